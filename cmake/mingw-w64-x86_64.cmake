@@ -1,0 +1,15 @@
+# Cross-compiles the Windows backend with mingw-w64 on Linux; tests run under Wine.
+set(CMAKE_SYSTEM_NAME Windows)
+set(CMAKE_SYSTEM_PROCESSOR x86_64)
+set(IOCPH_MINGW_PREFIX x86_64-w64-mingw32)
+set(CMAKE_C_COMPILER ${IOCPH_MINGW_PREFIX}-gcc)
+set(CMAKE_RC_COMPILER ${IOCPH_MINGW_PREFIX}-windres)
+set(CMAKE_FIND_ROOT_PATH /usr/${IOCPH_MINGW_PREFIX})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+# CTest runs the test programs through Wine.
+find_program(IOCPH_WINE64 NAMES wine64 PATHS /usr/lib/wine /usr/bin NO_CMAKE_FIND_ROOT_PATH)
+if(IOCPH_WINE64)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${IOCPH_WINE64})
+endif()

@@ -1,0 +1,334 @@
+/*
+ * iocphybrid.h - the public C API of the IocpHybrid native core.
+ *
+ * One completion port, Windows I/O Completion Port semantics on every platform:
+ *   - a port has worker threads and a concurrency value (as CreateIoCompletionPort);
+ *   - handles (files, pipes) are associated with a port under a caller-chosen completion key;
+ *   - operations start at once and complete later, in batches, through the port;
+ *   - user packets can be posted (PostQueuedCompletionStatus) and travel the same path;
+ *   - a port without a callback is in pull mode: the caller's own threads dequeue completions
+ *     (GetQueuedCompletionStatusEx).
+ *
+ * Backends: IOCP on Windows, io_uring on Linux (liburing, linked statically).
+ *
+ * General rules (they hold for every function below):
+ *   - Every function returns an int32_t status: IOCPH_OK (0) or a negative IOCPH_E_* code.
+ *     Raw OS codes (errno, GetLastError) never decide anything; they travel along in
+ *     iocph_completion.os_error for messages. iocph_status_message() turns a code into text.
+ *   - Exactly-once rule: a function that starts an operation (iocph_file_read, iocph_pipe_write,
+ *     iocph_port_post, ...) either returns an error, and then no completion is ever delivered for
+ *     it, or returns IOCPH_OK, and then exactly one completion is delivered for it - also when it
+ *     is cancelled, when its handle is closed, and when the port shuts down.
+ *   - Buffers passed to an operation must stay valid and unmoved until its completion is
+ *     delivered. The native side owns every per-operation structure (OVERLAPPED, SQE data).
+ *   - Ports, handles and operations are opaque 64-bit values carrying a generation: a stale,
+ *     closed or forged value is refused with IOCPH_E_BADHANDLE (IOCPH_E_NOTPENDING for an
+ *     operation that already completed) and never reaches a reused slot. 0 is never valid.
+ *   - Every function may be called from any thread, including from inside a completion callback,
+ *     except iocph_port_shutdown and iocph_port_destroy, which must not be called from a callback
+ *     of the same port (they return IOCPH_E_WRONGTHREAD there).
+ */
+#ifndef IOCPHYBRID_H
+#define IOCPHYBRID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The export macro. A binding generator may define IOCPH_API empty before including this file. */
+#ifndef IOCPH_API
+#if defined(_WIN32)
+#if defined(IOCPH_BUILDING)
+#define IOCPH_API __declspec(dllexport)
+#else
+#define IOCPH_API __declspec(dllimport)
+#endif
+#else
+#define IOCPH_API __attribute__((visibility("default")))
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Versions
+ * ------------------------------------------------------------------------------------------ */
+
+#define IOCPH_VERSION_MAJOR 0
+#define IOCPH_VERSION_MINOR 1
+#define IOCPH_VERSION_PATCH 0
+/* (major << 16) | (minor << 8) | patch, the value iocph_version() returns for this header. */
+#define IOCPH_VERSION 0x000100
+
+/* The version of the library actually loaded, encoded as IOCPH_VERSION. */
+IOCPH_API uint32_t iocph_version(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes. Values lie outside the errno (1..4095) and Win32 (1..~16000) ranges so that a
+ * code can never be mistaken for a raw OS code.
+ * ------------------------------------------------------------------------------------------ */
+
+typedef enum iocph_status {
+    IOCPH_OK = 0,
+    IOCPH_E_UNKNOWN = -20000,      /* an OS error with no portable meaning; see os_error */
+    IOCPH_E_INVALID_ARGUMENT = -20001, /* null pointer, zero or too large length, bad flag, ... */
+    IOCPH_E_BADHANDLE = -20002,    /* stale, closed, forged or wrong-kind port or handle */
+    IOCPH_E_NOMEM = -20003,        /* out of memory or out of operation slots */
+    IOCPH_E_TIMEOUT = -20004,      /* iocph_port_dequeue or iocph_port_shutdown timed out */
+    IOCPH_E_CANCELED = -20005,     /* the operation was cancelled (by request, close or shutdown) */
+    IOCPH_E_SHUTDOWN = -20006,     /* the port is shut down or shutting down */
+    IOCPH_E_FILE_NOT_FOUND = -20007,
+    IOCPH_E_PATH_NOT_FOUND = -20008, /* a directory in the path does not exist */
+    IOCPH_E_ACCESS_DENIED = -20009,
+    IOCPH_E_FILE_EXISTS = -20010,  /* IOCPH_FILE_EXCLUSIVE and the file exists */
+    IOCPH_E_ALIGNMENT = -20011,    /* unbuffered I/O with a misaligned buffer, length or offset */
+    IOCPH_E_UNSUPPORTED = -20012,  /* backend or feature not available here */
+    IOCPH_E_WRONG_MODE = -20013,   /* iocph_port_dequeue on a push-mode (callback) port */
+    IOCPH_E_BROKEN_PIPE = -20014,  /* write to a pipe whose read end is closed */
+    IOCPH_E_DISK_FULL = -20015,
+    IOCPH_E_IO = -20016,           /* the device reported an I/O error */
+    IOCPH_E_TOO_MANY_HANDLES = -20017, /* process or system handle limit reached */
+    IOCPH_E_NOTPENDING = -20018,   /* cancel of an operation that is no longer in flight */
+    IOCPH_E_WRONGTHREAD = -20019,  /* shutdown/destroy called from the port's own callback */
+    IOCPH_E_IS_DIRECTORY = -20020  /* the path names a directory */
+} iocph_status;
+
+/* A static, English, never-NULL message for a status code ("unknown status" for others). */
+IOCPH_API const char *iocph_status_message(int32_t status);
+
+/* ---------------------------------------------------------------------------------------------
+ * Opaque values
+ * ------------------------------------------------------------------------------------------ */
+
+typedef uint64_t iocph_port_t;   /* a completion port */
+typedef uint64_t iocph_handle_t; /* a file or pipe end associated with a port */
+typedef uint64_t iocph_op_t;     /* one operation in flight, for iocph_op_cancel */
+
+/* ---------------------------------------------------------------------------------------------
+ * Completions
+ * ------------------------------------------------------------------------------------------ */
+
+typedef enum iocph_completion_flags {
+    IOCPH_COMPLETION_NONE = 0,
+    IOCPH_COMPLETION_POSTED = 1 /* a packet from iocph_port_post: result is the posted value */
+} iocph_completion_flags;
+
+/* One completed operation or posted packet. 32 bytes, the same on every platform. */
+typedef struct iocph_completion {
+    uint64_t user_data; /* the value given when the operation started */
+    uint64_t key;       /* the completion key of the handle (or the key given to iocph_port_post) */
+    int64_t result;     /* >= 0: bytes transferred (0 at end of file / pipe closed by the writer);
+                           < 0: an IOCPH_E_* code; for posted packets: the posted value */
+    int32_t os_error;   /* the raw errno or Win32 error behind a negative result, else 0 */
+    uint32_t flags;     /* iocph_completion_flags */
+} iocph_completion;
+
+/*
+ * Push-mode callback: receives a batch of 1..max_batch completions. Called on one of the port's
+ * worker threads; at most `concurrency` threads of one port run it at the same time. The array is
+ * valid only during the call. The callback must not block for long: it holds a worker.
+ */
+typedef void (*iocph_completion_callback)(void *context, const iocph_completion *entries,
+                                          uint32_t count);
+
+/* ---------------------------------------------------------------------------------------------
+ * Ports
+ * ------------------------------------------------------------------------------------------ */
+
+typedef enum iocph_backend {
+    IOCPH_BACKEND_DEFAULT = 0, /* IOCP on Windows; io_uring on Linux (IOCPH_BACKEND env var
+                                  "iocp" / "io_uring" overrides the default) */
+    IOCPH_BACKEND_IOCP = 1,
+    IOCPH_BACKEND_IO_URING = 2
+} iocph_backend;
+
+typedef struct iocph_port_options {
+    uint32_t size;           /* sizeof(iocph_port_options): lets the struct grow compatibly */
+    int32_t backend;         /* iocph_backend */
+    uint32_t worker_threads; /* push mode: worker threads (0 = number of processors);
+                                pull mode: threads driving the OS queue where the backend needs
+                                them (io_uring: rings), 0 = 1 */
+    uint32_t concurrency;    /* max threads running callbacks at once, 0 = processors */
+    uint32_t queue_depth;    /* operations in flight the port is sized for (0 = 256); more are
+                                accepted, up to IOCPH_MAX_OPS, by growing the operation pool */
+    uint32_t max_batch;      /* max completions per callback call (0 = 64, max 1024) */
+    iocph_completion_callback callback; /* NULL: pull mode (iocph_port_dequeue) */
+    void *callback_context;  /* passed back to the callback */
+} iocph_port_options;
+
+/* The most operations one port can have in flight at once. */
+#define IOCPH_MAX_OPS (1u << 20)
+
+/* Fills options with the defaults (push mode without a callback is pull mode). */
+IOCPH_API int32_t iocph_port_options_init(iocph_port_options *options);
+
+/*
+ * Creates a port and starts its worker threads. options->size must be set.
+ * Errors: IOCPH_E_INVALID_ARGUMENT (NULL, bad size, unknown backend, max_batch > 1024),
+ * IOCPH_E_UNSUPPORTED (the backend asked for does not exist on this OS or can't be set up),
+ * IOCPH_E_NOMEM.
+ */
+IOCPH_API int32_t iocph_port_create(const iocph_port_options *options, iocph_port_t *port);
+
+/* The backend actually in use (iocph_backend). */
+IOCPH_API int32_t iocph_port_get_backend(iocph_port_t port, int32_t *backend);
+
+/* A static name for a backend value: "iocp", "io_uring", "default"; "unknown" otherwise. */
+IOCPH_API const char *iocph_backend_name(int32_t backend);
+
+/*
+ * Posts a user packet (PostQueuedCompletionStatus): one completion with IOCPH_COMPLETION_POSTED,
+ * the given key, user_data and value in `result`, delivered through the same path as I/O.
+ * Errors: IOCPH_E_BADHANDLE, IOCPH_E_SHUTDOWN, IOCPH_E_NOMEM.
+ */
+IOCPH_API int32_t iocph_port_post(iocph_port_t port, uint64_t key, uint64_t user_data,
+                                  int64_t value);
+
+/*
+ * Pull mode only (GetQueuedCompletionStatusEx): waits up to timeout_ms (UINT32_MAX = forever,
+ * 0 = poll) for completions and copies 1..max of them into entries; *count receives how many.
+ * Any number of the caller's threads may dequeue at once; each completion goes to exactly one.
+ * Errors: IOCPH_E_TIMEOUT (nothing arrived in time, *count = 0), IOCPH_E_WRONG_MODE (the port
+ * has a callback), IOCPH_E_SHUTDOWN (the port is shut down and every completion was dequeued),
+ * IOCPH_E_INVALID_ARGUMENT (NULL, max == 0), IOCPH_E_BADHANDLE.
+ */
+IOCPH_API int32_t iocph_port_dequeue(iocph_port_t port, iocph_completion *entries, uint32_t max,
+                                     uint32_t timeout_ms, uint32_t *count);
+
+/*
+ * Graceful shutdown. New operations and posts are refused with IOCPH_E_SHUTDOWN; every operation
+ * in flight is cancelled and its completion delivered (push mode: through the callback; pull
+ * mode: it waits for the caller's threads to dequeue them); then one wake-up is posted per worker
+ * and the workers are joined. Waits at most timeout_ms (UINT32_MAX = forever): IOCPH_E_TIMEOUT if
+ * operations are still in flight then (call it again to keep waiting). Handles stay valid until
+ * closed or until iocph_port_destroy, but start no new operation.
+ * Errors: IOCPH_E_SHUTDOWN if a previous call already completed the shutdown,
+ * IOCPH_E_WRONGTHREAD from the port's own callback, IOCPH_E_BADHANDLE, IOCPH_E_TIMEOUT.
+ */
+IOCPH_API int32_t iocph_port_shutdown(iocph_port_t port, uint32_t timeout_ms);
+
+/*
+ * Shuts the port down if needed (waiting forever; in pull mode completions nobody dequeued are
+ * discarded), closes every handle still open and frees the port. The value becomes stale.
+ */
+IOCPH_API int32_t iocph_port_destroy(iocph_port_t port);
+
+typedef struct iocph_port_stats {
+    uint32_t size;                  /* set by the caller: sizeof(iocph_port_stats) */
+    uint32_t worker_threads;        /* worker threads running */
+    uint64_t ops_in_flight;         /* started (posts included), not yet delivered */
+    uint64_t ops_started;           /* operations and posts accepted since creation */
+    uint64_t completions_delivered; /* completions handed to the callback or dequeued */
+    uint64_t callback_batches;      /* callback calls (push) or successful dequeues (pull) */
+    uint64_t handles_open;          /* handles associated and not yet closed */
+    uint64_t os_waits;              /* io_uring_enter / GetQueuedCompletionStatusEx calls made
+                                       by the workers: completions_delivered / os_waits is the
+                                       batching the port achieves */
+} iocph_port_stats;
+
+/* Copies the port's statistics (a consistent-enough snapshot; counters are not atomic together). */
+IOCPH_API int32_t iocph_port_get_stats(iocph_port_t port, iocph_port_stats *stats);
+
+/* ---------------------------------------------------------------------------------------------
+ * Handles common to every kind
+ * ------------------------------------------------------------------------------------------ */
+
+/*
+ * Closes a handle: the value becomes stale at once, every operation still in flight on it is
+ * cancelled (each completes exactly once, with IOCPH_E_CANCELED unless it finished first), and
+ * the OS handle is closed when the last of them has completed.
+ */
+IOCPH_API int32_t iocph_handle_close(iocph_handle_t handle);
+
+/*
+ * Requests cancellation of one operation started on `handle` (CancelIoEx with its OVERLAPPED /
+ * IORING_OP_ASYNC_CANCEL). Its completion still arrives, with IOCPH_E_CANCELED, or with its real
+ * result if it finished first. Errors: IOCPH_E_NOTPENDING (already completed, or not an
+ * operation of this handle), IOCPH_E_BADHANDLE.
+ */
+IOCPH_API int32_t iocph_op_cancel(iocph_handle_t handle, iocph_op_t op);
+
+/* Requests cancellation of every operation in flight on the handle. 0 also when none was. */
+IOCPH_API int32_t iocph_handle_cancel_all(iocph_handle_t handle);
+
+/* ---------------------------------------------------------------------------------------------
+ * Files
+ * ------------------------------------------------------------------------------------------ */
+
+typedef enum iocph_file_flags {
+    IOCPH_FILE_READ = 0x1,
+    IOCPH_FILE_WRITE = 0x2,
+    IOCPH_FILE_CREATE = 0x4,     /* create if missing (needs WRITE) */
+    IOCPH_FILE_EXCLUSIVE = 0x8,  /* with CREATE: fail with IOCPH_E_FILE_EXISTS if it exists */
+    IOCPH_FILE_TRUNCATE = 0x10,  /* truncate to 0 on open (needs WRITE) */
+    IOCPH_FILE_APPEND = 0x20,    /* every write goes to the end; the offset is ignored */
+    IOCPH_FILE_UNBUFFERED = 0x40 /* O_DIRECT / FILE_FLAG_NO_BUFFERING: see below */
+} iocph_file_flags;
+
+/*
+ * Unbuffered files: the buffer address, the length and the offset of every read and write must
+ * be multiples of IOCPH_UNBUFFERED_ALIGNMENT, otherwise the operation is refused with
+ * IOCPH_E_ALIGNMENT before it reaches the OS (4096 covers every sector size in use). A read at
+ * the end of the file may still return fewer bytes.
+ */
+#define IOCPH_UNBUFFERED_ALIGNMENT 4096
+
+/* The largest length of one read or write (Linux's MAX_RW_COUNT); larger is refused. */
+#define IOCPH_MAX_IO_LENGTH 0x7FFFF000u
+
+/*
+ * Opens a file by UTF-8 path and associates it with the port under `key`. At least one of READ
+ * and WRITE. Errors: IOCPH_E_INVALID_ARGUMENT, IOCPH_E_FILE_NOT_FOUND, IOCPH_E_PATH_NOT_FOUND,
+ * IOCPH_E_ACCESS_DENIED, IOCPH_E_FILE_EXISTS, IOCPH_E_IS_DIRECTORY, IOCPH_E_TOO_MANY_HANDLES,
+ * IOCPH_E_SHUTDOWN, IOCPH_E_BADHANDLE (port), IOCPH_E_UNKNOWN.
+ */
+IOCPH_API int32_t iocph_file_open(iocph_port_t port, const char *path_utf8, uint32_t flags,
+                                  uint64_t key, iocph_handle_t *file);
+
+/*
+ * Reads up to `length` bytes at `offset`. Completion result: bytes read, 0 at or past the end of
+ * the file. length must be 1..IOCPH_MAX_IO_LENGTH, offset <= INT64_MAX. *op (may be NULL)
+ * receives the operation's value for iocph_op_cancel; it is written before the function returns,
+ * possibly after the completion was already delivered.
+ * Errors: IOCPH_E_INVALID_ARGUMENT, IOCPH_E_ALIGNMENT, IOCPH_E_BADHANDLE (closed, stale, not a
+ * file), IOCPH_E_ACCESS_DENIED (not opened for reading), IOCPH_E_SHUTDOWN, IOCPH_E_NOMEM.
+ */
+IOCPH_API int32_t iocph_file_read(iocph_handle_t file, void *buffer, uint32_t length,
+                                  uint64_t offset, uint64_t user_data, iocph_op_t *op);
+
+/* Writes `length` bytes at `offset`; same rules as iocph_file_read (ACCESS_DENIED when not opened
+ * for writing). Completion result: bytes written. */
+IOCPH_API int32_t iocph_file_write(iocph_handle_t file, const void *buffer, uint32_t length,
+                                   uint64_t offset, uint64_t user_data, iocph_op_t *op);
+
+/* Flushes the file to the device (fsync / FlushFileBuffers). Completion result: 0. */
+IOCPH_API int32_t iocph_file_flush(iocph_handle_t file, uint64_t user_data, iocph_op_t *op);
+
+/* The file's current length in bytes (synchronous). */
+IOCPH_API int32_t iocph_file_get_length(iocph_handle_t file, uint64_t *length);
+
+/* ---------------------------------------------------------------------------------------------
+ * Pipes: a connected, one-way byte stream (on Windows an overlapped named-pipe pair, since
+ * anonymous pipes cannot do overlapped I/O; on Linux a socket pair used one way). Reads wait
+ * until data arrives, which makes them the simplest way to test cancellation.
+ * ------------------------------------------------------------------------------------------ */
+
+/* Creates a pipe; both ends are associated with the port under `key`. */
+IOCPH_API int32_t iocph_pipe_create(iocph_port_t port, uint64_t key, iocph_handle_t *read_end,
+                                    iocph_handle_t *write_end);
+
+/* Reads 1..length bytes (whatever is available). Result 0: the write end was closed. */
+IOCPH_API int32_t iocph_pipe_read(iocph_handle_t read_end, void *buffer, uint32_t length,
+                                  uint64_t user_data, iocph_op_t *op);
+
+/* Writes length bytes. Result: bytes written (the whole length unless cancelled);
+ * IOCPH_E_BROKEN_PIPE if the read end was closed. Never raises SIGPIPE. */
+IOCPH_API int32_t iocph_pipe_write(iocph_handle_t write_end, const void *buffer, uint32_t length,
+                                   uint64_t user_data, iocph_op_t *op);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOCPHYBRID_H */

@@ -1,0 +1,240 @@
+/*
+ * internal.h - the portable core's objects and the interface every backend implements.
+ *
+ * Ownership in one paragraph: the public functions (common/api_*.c) validate arguments, look up
+ * generation-checked values in the handle table (common/table.c), take an operation from the
+ * port's pool (common/op_pool.c) and hand it to the backend (iocph__backend.op_submit). The
+ * backend gives the operation back exactly once, through iocph__op_finish() + iocph__deliver()
+ * (or the pull queue), after the OS has finished with its memory.
+ *
+ * Reference counting: every live port and handle sits in a table slot whose 64-bit state word
+ * holds its generation, a "closing" bit and a reference count (table.h). Each operation in flight
+ * holds one reference on its handle; each handle holds one on its port. The OS handle is closed
+ * and the object freed by the last release, so an fd/HANDLE number is never reused while an
+ * operation or a cancel could still target it.
+ */
+#ifndef IOCPH_INTERNAL_H
+#define IOCPH_INTERNAL_H
+
+#include "iocphybrid.h"
+#include "sync.h"
+#include "table.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IOCPH__CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+typedef struct iocph__port iocph__port;
+typedef struct iocph__handle iocph__handle;
+typedef struct iocph__op iocph__op;
+typedef struct iocph__backend iocph__backend;
+
+/* ---- value kinds (stored in the opaque 64-bit values, see table.h) ---- */
+enum {
+    IOCPH__KIND_PORT = 1,
+    IOCPH__KIND_FILE = 2,
+    IOCPH__KIND_PIPE_READ = 3,
+    IOCPH__KIND_PIPE_WRITE = 4
+};
+
+/* ---- operations ---- */
+enum {
+    IOCPH__OP_FREE = 0,
+    IOCPH__OP_READ = 1,  /* file read at offset */
+    IOCPH__OP_WRITE = 2, /* file write at offset */
+    IOCPH__OP_FLUSH = 3,
+    IOCPH__OP_POST = 4,       /* a user packet from iocph_port_post */
+    IOCPH__OP_PIPE_READ = 5,
+    IOCPH__OP_PIPE_WRITE = 6 /* completes only when all bytes are written (or on error) */
+};
+
+struct iocph__op {
+#ifdef _WIN32
+    OVERLAPPED ov; /* first member: the IOCP backend recovers the op with IOCPH__CONTAINER_OF */
+#endif
+    iocph__port *port;
+    iocph__handle *handle; /* NULL for posts; holds one reference while in flight */
+    uint64_t user_data;
+    uint64_t key;
+    uint8_t *buffer;
+    uint32_t length;
+    uint32_t kind;       /* IOCPH__OP_* */
+    uint64_t offset;
+    int64_t value;       /* posted value; bytes done so far for continued pipe writes */
+    uint32_t index;      /* slot in the port's pool */
+    _Atomic uint32_t generation; /* bumped when the op returns to the pool */
+    iocph__spin lock;    /* serialises iocph_op_cancel against the op returning to the pool */
+    uint32_t next_free;
+    iocph__op *next;     /* free for the backend to use while the op is in flight (queues) */
+    void *backend_data;  /* free for the backend to use while the op is in flight */
+};
+
+/* The op's public value: generation in the high half, pool index in the low half. */
+static inline iocph_op_t iocph__op_value(iocph__op *op)
+{
+    return ((uint64_t)atomic_load_explicit(&op->generation, memory_order_relaxed) << 32) | op->index;
+}
+
+/* ---- handles ---- */
+struct iocph__handle {
+    iocph__port *port;    /* holds one reference on the port */
+    iocph_handle_t value; /* the public value */
+    uint32_t kind;        /* IOCPH__KIND_* */
+    uint32_t flags;       /* iocph_file_flags for files */
+    uint64_t key;         /* completion key */
+    intptr_t os;          /* fd or HANDLE */
+    iocph__handle *prev, *next; /* the port's list of open handles (under port->lock) */
+    _Atomic int closing;  /* set by iocph_handle_close before it cancels what is in flight */
+    uint32_t ring;        /* backend: which ring / worker owns this handle */
+    void *backend_data;
+};
+
+/* ---- ports ---- */
+enum { IOCPH__PORT_RUNNING = 0, IOCPH__PORT_SHUTTING_DOWN = 1, IOCPH__PORT_SHUT_DOWN = 2 };
+
+typedef struct iocph__op_pool {
+    iocph__mutex lock;
+    iocph__op *_Atomic *chunks; /* IOCPH__POOL_CHUNKS pointers, filled lazily, freed with the port */
+    uint32_t chunk_count;
+    uint32_t free_head; /* index + 1 of the first free op, 0 = none */
+} iocph__op_pool;
+
+#define IOCPH__POOL_CHUNK_SHIFT 8
+#define IOCPH__POOL_CHUNK_OPS (1u << IOCPH__POOL_CHUNK_SHIFT)
+#define IOCPH__POOL_CHUNKS (IOCPH_MAX_OPS / IOCPH__POOL_CHUNK_OPS)
+
+/* The pull queue: completions waiting for iocph_port_dequeue (backends without a native one). */
+typedef struct iocph__pull_queue {
+    iocph__mutex lock;
+    iocph__cond ready;
+    iocph_completion *entries; /* ring buffer, grows */
+    uint32_t capacity, head, count;
+    uint32_t waiters;
+} iocph__pull_queue;
+
+struct iocph__port {
+    const iocph__backend *backend;
+    iocph_port_t value;
+    int32_t backend_id;       /* iocph_backend actually used */
+    uint32_t worker_threads;  /* resolved (never 0 in push mode) */
+    uint32_t concurrency;     /* resolved */
+    uint32_t queue_depth;     /* resolved */
+    uint32_t max_batch;       /* resolved */
+    iocph_completion_callback callback; /* NULL: pull mode */
+    void *callback_context;
+
+    _Atomic int state;        /* IOCPH__PORT_* */
+    iocph__mutex lock;        /* handles list, drained */
+    iocph__mutex shutdown_lock; /* serialises iocph_port_shutdown callers */
+    bool started;             /* backend->port_start succeeded: port_free is due */
+    iocph__cond drained;      /* signalled when ops_in_flight reaches 0 while shutting down */
+    iocph__handle *handles;   /* open handles */
+    iocph__sem callback_slots;/* concurrency cap for callbacks */
+    iocph__op_pool pool;
+    iocph__pull_queue pull;
+
+    _Atomic uint64_t ops_in_flight;
+    _Atomic uint64_t ops_started;
+    _Atomic uint64_t completions_delivered;
+    _Atomic uint64_t callback_batches;
+    _Atomic uint64_t handles_open;
+    _Atomic uint64_t os_waits;
+
+    void *backend_data;
+};
+
+/* ---- the backend interface: one instance per backend, same names everywhere ---- */
+struct iocph__backend {
+    int32_t id;       /* iocph_backend */
+    const char *name;
+    /* Creates the OS queue(s) and starts port->worker_threads workers (push mode) or whatever
+     * pull mode needs. On error everything it made is undone. */
+    int32_t (*port_start)(iocph__port *port);
+    /* Queues a POST op (already counted in flight); it is delivered like an I/O completion. */
+    int32_t (*port_post)(iocph__port *port, iocph__op *op);
+    /* Pull mode: the GetQueuedCompletionStatusEx equivalent (see iocph_port_dequeue). */
+    int32_t (*port_dequeue)(iocph__port *port, iocph_completion *entries, uint32_t max,
+                            uint32_t timeout_ms, uint32_t *count);
+    /* Posts one wake-up per worker, joins them, and (pull mode) wakes every dequeuer for good. */
+    void (*port_stop)(iocph__port *port);
+    /* Frees what port_start made (workers are already stopped, nothing is in flight). */
+    void (*port_free)(iocph__port *port);
+
+    /* Opens a file; *os receives the fd / HANDLE. Flags already validated. */
+    int32_t (*file_open)(iocph__port *port, const char *path_utf8, uint32_t flags, intptr_t *os);
+    int32_t (*file_length)(iocph__handle *handle, uint64_t *length);
+    /* Creates a connected one-way pipe: *read_os, *write_os. */
+    int32_t (*pipe_create)(iocph__port *port, intptr_t *read_os, intptr_t *write_os);
+    /* Associates a new handle (h->os set) with the port (CreateIoCompletionPort, ring choice). */
+    int32_t (*handle_attach)(iocph__port *port, iocph__handle *handle);
+    /* Closes h->os. Called once, by the last release, when nothing is in flight on it. */
+    void (*handle_close_os)(iocph__handle *handle);
+
+    /* Starts op (READ, WRITE, FLUSH, PIPE_READ, PIPE_WRITE). Returns 0 and later delivers exactly
+     * one completion, or returns an error and never delivers one (the caller frees the op). */
+    int32_t (*op_submit)(iocph__op *op);
+    /* Requests cancellation of one op in flight (called with op->lock held, op known live). */
+    int32_t (*op_cancel)(iocph__op *op);
+    /* Requests cancellation of every op in flight on the handle. */
+    int32_t (*handle_cancel_all)(iocph__handle *handle);
+};
+
+#ifdef _WIN32
+extern const iocph__backend iocph__backend_iocp;
+#else
+extern const iocph__backend iocph__backend_io_uring;
+#endif
+
+/* ---- the operation pool (common/op_pool.c) ---- */
+int32_t iocph__pool_init(iocph__op_pool *pool, uint32_t initial_ops);
+void iocph__pool_destroy(iocph__op_pool *pool);
+/* Takes a free op (kind FREE, fields zeroed but index/generation). NULL when IOCPH_MAX_OPS are
+ * in flight or memory is exhausted. */
+iocph__op *iocph__op_alloc(iocph__port *port);
+/* Returns an op to the pool: bumps its generation so its public value goes stale. */
+void iocph__op_free(iocph__op *op);
+/* Finds the live op behind a public value and returns it with op->lock held (the caller unlocks
+ * with iocph__spin_unlock), or NULL if the value is stale or forged. */
+iocph__op *iocph__op_lock_live(iocph__port *port, iocph_op_t value);
+
+/* ---- what backends call (implemented in common/) ---- */
+
+/* Fills *entry from op and the outcome, returns op to the pool and releases its handle
+ * reference (which may close the OS handle). Does not touch ops_in_flight: iocph__deliver or the
+ * pull queue does, once the user has the completion. */
+void iocph__op_finish(iocph__op *op, int64_t result, int32_t os_error, iocph_completion *entry);
+
+/* Hands a batch to the user: push mode calls the callback (capped by the concurrency value);
+ * pull mode appends to the pull queue. Updates the statistics and ops_in_flight. */
+void iocph__deliver(iocph__port *port, const iocph_completion *entries, uint32_t count);
+
+/* count operations left flight (delivered, or refused before reaching the OS); wakes a shutdown
+ * waiting for the port to drain. */
+void iocph__ops_done(iocph__port *port, uint32_t count);
+
+/* Counts completions handed to the user by a backend's own pull-mode dequeue. */
+void iocph__note_dequeued(iocph__port *port, uint32_t count);
+
+/* The pull queue's dequeue, for backends without a native one. */
+int32_t iocph__pull_dequeue(iocph__port *port, iocph_completion *entries, uint32_t max,
+                            uint32_t timeout_ms, uint32_t *count);
+/* Wakes every pull-queue waiter (after the port is shut down). */
+void iocph__pull_wake_all(iocph__port *port);
+
+/* The thread's port whose callback it is running, or NULL. */
+iocph__port *iocph__current_callback_port(void);
+
+/* Error mapping: raw OS codes to IOCPH_E_* (common/errors.c). */
+#ifdef _WIN32
+int32_t iocph__map_win32(unsigned long error);
+#else
+int32_t iocph__map_errno(int error);
+#endif
+
+/* Environment variable lookup (NULL if unset). */
+const char *iocph__getenv(const char *name);
+
+#endif

@@ -1,0 +1,123 @@
+/* The per-port operation pool: no malloc per operation in steady state, stable addresses (the
+ * OS writes into an op until its completion arrives), generation-checked public values. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static iocph__op *op_at(iocph__op_pool *pool, uint32_t index)
+{
+    uint32_t c = index >> IOCPH__POOL_CHUNK_SHIFT;
+    if (c >= IOCPH__POOL_CHUNKS)
+        return NULL;
+    iocph__op *chunk = atomic_load_explicit(&pool->chunks[c], memory_order_acquire);
+    return chunk ? &chunk[index & (IOCPH__POOL_CHUNK_OPS - 1)] : NULL;
+}
+
+/* Adds one chunk of ops to the free list. Called with pool->lock held. */
+static int32_t grow(iocph__op_pool *pool)
+{
+    if (pool->chunk_count == IOCPH__POOL_CHUNKS)
+        return IOCPH_E_NOMEM;
+    iocph__op *chunk = calloc(IOCPH__POOL_CHUNK_OPS, sizeof(iocph__op));
+    if (!chunk)
+        return IOCPH_E_NOMEM;
+    uint32_t base = pool->chunk_count << IOCPH__POOL_CHUNK_SHIFT;
+    for (uint32_t i = 0; i < IOCPH__POOL_CHUNK_OPS; i++) {
+        chunk[i].index = base + i;
+        atomic_init(&chunk[i].generation, 1u);
+        chunk[i].next_free = (i + 1 < IOCPH__POOL_CHUNK_OPS) ? base + i + 2 : pool->free_head;
+    }
+    atomic_store_explicit(&pool->chunks[pool->chunk_count], chunk, memory_order_release);
+    pool->chunk_count++;
+    pool->free_head = base + 1;
+    return 0;
+}
+
+int32_t iocph__pool_init(iocph__op_pool *pool, uint32_t initial_ops)
+{
+    memset(pool, 0, sizeof *pool);
+    pool->chunks = calloc(IOCPH__POOL_CHUNKS, sizeof(*pool->chunks));
+    if (!pool->chunks)
+        return IOCPH_E_NOMEM;
+    iocph__mutex_init(&pool->lock);
+    while ((pool->chunk_count << IOCPH__POOL_CHUNK_SHIFT) < initial_ops) {
+        int32_t rc = grow(pool);
+        if (rc < 0) {
+            iocph__pool_destroy(pool);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void iocph__pool_destroy(iocph__op_pool *pool)
+{
+    if (!pool->chunks)
+        return;
+    for (uint32_t c = 0; c < pool->chunk_count; c++)
+        free(atomic_load_explicit(&pool->chunks[c], memory_order_relaxed));
+    free((void *)pool->chunks);
+    pool->chunks = NULL;
+    iocph__mutex_destroy(&pool->lock);
+}
+
+iocph__op *iocph__op_alloc(iocph__port *port)
+{
+    iocph__op_pool *pool = &port->pool;
+    iocph__mutex_lock(&pool->lock);
+    if (pool->free_head == 0 && grow(pool) < 0) {
+        iocph__mutex_unlock(&pool->lock);
+        return NULL;
+    }
+    iocph__op *op = op_at(pool, pool->free_head - 1);
+    pool->free_head = op->next_free;
+    iocph__mutex_unlock(&pool->lock);
+
+    /* Reset what the previous user left; index, generation and lock stay. */
+#ifdef _WIN32
+    memset(&op->ov, 0, sizeof op->ov);
+#endif
+    op->port = port;
+    op->handle = NULL;
+    op->user_data = 0;
+    op->key = 0;
+    op->buffer = NULL;
+    op->length = 0;
+    op->offset = 0;
+    op->value = 0;
+    op->next = NULL;
+    op->backend_data = NULL;
+    op->kind = IOCPH__OP_FREE; /* the caller sets the real kind once the op is filled in */
+    return op;
+}
+
+void iocph__op_free(iocph__op *op)
+{
+    iocph__op_pool *pool = &op->port->pool;
+    iocph__spin_lock(&op->lock);
+    uint32_t generation = atomic_load_explicit(&op->generation, memory_order_relaxed) + 1;
+    atomic_store_explicit(&op->generation, generation ? generation : 1u, memory_order_relaxed);
+    op->kind = IOCPH__OP_FREE;
+    iocph__spin_unlock(&op->lock);
+
+    iocph__mutex_lock(&pool->lock);
+    op->next_free = pool->free_head;
+    pool->free_head = op->index + 1;
+    iocph__mutex_unlock(&pool->lock);
+}
+
+iocph__op *iocph__op_lock_live(iocph__port *port, iocph_op_t value)
+{
+    uint32_t generation = (uint32_t)(value >> 32);
+    iocph__op *op = op_at(&port->pool, (uint32_t)value);
+    if (!op || generation == 0)
+        return NULL;
+    iocph__spin_lock(&op->lock);
+    if (atomic_load_explicit(&op->generation, memory_order_relaxed) != generation ||
+        op->kind == IOCPH__OP_FREE) {
+        iocph__spin_unlock(&op->lock);
+        return NULL;
+    }
+    return op;
+}
