@@ -7,3 +7,8 @@ function(iocph_set_warnings target)
       -Wmissing-prototypes -Wno-unused-parameter)
   endif()
 endfunction()
+
+# MSVC (Windows host builds): C11 with the C11 atomics that <stdatomic.h> needs (VS 2022 17.5+).
+if(MSVC)
+  add_compile_options(/std:c11 /experimental:c11atomics)
+endif()

@@ -1,0 +1,283 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+  IocpHybrid's one build script: native core (CMake), managed projects (MSBuild), tests, demo.
+
+.DESCRIPTION
+  ./build.sh <command> (Linux) or build.cmd <command> (Windows) run this script through the
+  PowerShell dotnet tool pinned in dotnet-tools.json, so a machine needs only the .NET SDK.
+
+  Commands:
+    build      native core for Linux (io_uring) and Windows (mingw-w64), then the .NET solution
+    test       every test: native tests on io_uring and on IOCP under Wine, the binding check,
+               managed tests on Linux and as a win-x64 executable under Wine; prints
+               'N passed, M failed[, K skipped]' last and fails if anything failed
+    demo       builds, then copies a 256 MiB file through the port (C# and C) and verifies it
+    generate   regenerates the C# binding from native/include/iocphybrid.h (libclang)
+    clean      removes artifacts/ and the projects' bin/ and obj/
+
+  On Linux, missing Debian packages (cmake, gcc, liburing-dev, mingw-w64, wine, libclang) are
+  installed with apt-get when running as root; otherwise the exact apt-get line is printed and
+  the script stops.
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('build', 'test', 'demo', 'generate', 'clean')]
+    [string] $Command = 'build',
+
+    # Skip everything that needs Wine (Windows backend tests, managed tests under Wine).
+    [switch] $NoWine,
+
+    # Arguments passed on to the demo.
+    [Parameter(ValueFromRemainingArguments = $true)]
+    [string[]] $Rest = @()
+)
+
+$ErrorActionPreference = 'Stop'
+$PSNativeCommandUseErrorActionPreference = $true
+Set-StrictMode -Version 3.0
+
+$Root = $PSScriptRoot
+$Artifacts = Join-Path $Root 'artifacts'
+$Results = Join-Path $Artifacts 'test-results'
+$OnLinux = $IsLinux
+$Wine64 = '/usr/lib/wine/wine64'
+$WinePrefix = Join-Path $Artifacts 'wine'
+$Configuration = 'Release'
+$TestProject = Join-Path $Root 'tests/IocpHybrid.Tests/IocpHybrid.Tests.csproj'
+$GeneratorProject = Join-Path $Root 'managed/IocpHybrid.Generator/IocpHybrid.Generator.csproj'
+$GeneratorRsp = Join-Path $Root 'managed/IocpHybrid.Generator/iocphybrid.rsp'
+$DemoProject = Join-Path $Root 'managed/IocpHybrid.Demo/IocpHybrid.Demo.csproj'
+
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_NOLOGO = '1'
+$env:DOTNET_SKIP_FIRST_TIME_EXPERIENCE = '1'
+
+function Write-Step([string] $Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
+
+# ---------------------------------------------------------------------------------------------
+# Prerequisites
+# ---------------------------------------------------------------------------------------------
+
+function Test-DebianPackageFile([string] $Path) { Test-Path -LiteralPath $Path }
+
+function Install-Prerequisites([bool] $NeedWine) {
+    if (-not $OnLinux) {
+        foreach ($tool in 'cmake', 'ninja', 'cl') {
+            if (-not (Get-Command $tool -ErrorAction SilentlyContinue)) {
+                throw "'$tool' not found: run from a Visual Studio Developer PowerShell (Build Tools with the C++ workload and CMake)."
+            }
+        }
+        return
+    }
+    $missing = [System.Collections.Generic.List[string]]::new()
+    if (-not (Get-Command cmake -ErrorAction SilentlyContinue)) { $missing.Add('cmake') }
+    if (-not (Get-Command gcc -ErrorAction SilentlyContinue)) { $missing.Add('gcc'); $missing.Add('libc6-dev') }
+    if (-not (Get-Command make -ErrorAction SilentlyContinue)) { $missing.Add('make') }
+    if (-not (Test-DebianPackageFile '/usr/include/liburing.h') -or
+        -not (Get-ChildItem -Path '/usr/lib' -Recurse -Filter 'liburing.a' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
+        $missing.Add('liburing-dev')
+    }
+    if (-not (Get-ChildItem -Path '/usr/lib' -Recurse -Filter 'libclang*.so.1' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
+        $missing.Add('libclang1-14')
+    }
+    if ($NeedWine) {
+        if (-not (Get-Command x86_64-w64-mingw32-gcc -ErrorAction SilentlyContinue)) { $missing.Add('gcc-mingw-w64-x86-64') }
+        if (-not (Test-Path $Wine64)) { $missing.Add('wine64'); $missing.Add('wine') }
+    }
+    if ($missing.Count -eq 0) { return }
+    $line = "apt-get install -y --no-install-recommends $($missing -join ' ')"
+    if ((& id -u) -ne '0') {
+        throw "Missing Debian packages. Run as root: apt-get update && $line"
+    }
+    Write-Step "Installing Debian packages: $($missing -join ' ')"
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    & apt-get update -q | Out-Null
+    & apt-get install -y -q --no-install-recommends @missing | Out-Null
+}
+
+# A Wine prefix that reports Windows 10 and makes crashes fail instead of exiting 0.
+function Initialize-WinePrefix {
+    $env:WINEPREFIX = $WinePrefix
+    $env:WINEDEBUG = '-all'
+    $marker = Join-Path $WinePrefix '.iocphybrid-ready'
+    if (Test-Path $marker) { return }
+    Write-Step "Creating the Wine prefix $WinePrefix"
+    New-Item -ItemType Directory -Force -Path $WinePrefix | Out-Null
+    & $Wine64 wineboot -i 2>&1 | Out-Null
+    & $Wine64 reg add 'HKCU\Software\Wine' /v Version /d win10 /f 2>&1 | Out-Null
+    & $Wine64 reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' /v Debugger /d no-such-debugger.exe /f 2>&1 | Out-Null
+    & $Wine64 reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' /v Auto /d 1 /f 2>&1 | Out-Null
+    & $Wine64 wineboot -s 2>&1 | Out-Null   # let wineserver flush the registry
+    Set-Content -Path $marker -Value 'ok'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Build
+# ---------------------------------------------------------------------------------------------
+
+function Build-Native([string] $Preset) {
+    Write-Step "Native build ($Preset)"
+    & cmake --preset $Preset | Out-Null
+    & cmake --build --preset $Preset -j ([Environment]::ProcessorCount)
+}
+
+function Build-All([bool] $WithWindows) {
+    if ($OnLinux) {
+        Build-Native 'linux-x64'
+        if ($WithWindows) { Build-Native 'win-x64' }
+    } else {
+        Build-Native 'win-x64-msvc'
+    }
+    Write-Step 'dotnet build IocpHybrid.sln'
+    & dotnet build (Join-Path $Root 'IocpHybrid.sln') -c $Configuration --nologo -v:q
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tests and their counting
+# ---------------------------------------------------------------------------------------------
+
+# Each suite adds one record; the summary line adds them up.
+$script:Suites = [System.Collections.Generic.List[object]]::new()
+
+function Add-Suite([string] $Name, [int] $Passed, [int] $Failed, [int] $Skipped, [string] $Note = '') {
+    $script:Suites.Add([pscustomobject]@{ Name = $Name; Passed = $Passed; Failed = $Failed; Skipped = $Skipped; Note = $Note })
+}
+
+# CTest's JUnit file: <testcase ... status="run|fail|disabled|notrun"> with <failure>/<skipped>.
+function Read-JUnit([string] $Name, [string] $Path) {
+    if (-not (Test-Path $Path)) { Add-Suite $Name 0 1 0 'no result file'; return }
+    [xml] $xml = Get-Content -Raw $Path
+    $passed = 0; $failed = 0; $skipped = 0
+    foreach ($case in $xml.SelectNodes('//testcase')) {
+        if ($case.SelectSingleNode('failure') -or $case.SelectSingleNode('error')) { $failed++ }
+        elseif ($case.SelectSingleNode('skipped')) { $skipped++ }
+        else { $passed++ }
+    }
+    if ($passed + $failed + $skipped -eq 0) { $failed = 1 }   # a suite that ran nothing failed
+    Add-Suite $Name $passed $failed $skipped
+}
+
+# xunit.v3's XML (-xml / --report-xunit): <assembly total= passed= failed= skipped= errors=>.
+function Read-XunitXml([string] $Name, [string] $Path, [int] $ExitCode) {
+    if (-not (Test-Path $Path)) { Add-Suite $Name 0 1 0 "no result file (exit code $ExitCode)"; return }
+    [xml] $xml = Get-Content -Raw $Path
+    $passed = 0; $failed = 0; $skipped = 0
+    foreach ($assembly in $xml.SelectNodes('//assembly')) {
+        $passed += [int] $assembly.passed
+        $failed += [int] $assembly.failed + [int] $assembly.errors
+        $skipped += [int] $assembly.skipped + [int] ($assembly.GetAttribute('not-run') -as [int])
+    }
+    if ($passed + $failed + $skipped -eq 0) { $failed = 1 }
+    if ($ExitCode -ne 0 -and $failed -eq 0) { $failed = 1; Add-Suite $Name $passed $failed $skipped "runner exit code $ExitCode"; return }
+    Add-Suite $Name $passed $failed $skipped
+}
+
+function Invoke-Native-Tests([string] $Preset, [string] $Label) {
+    Write-Step "Native tests: $Label"
+    $junit = Join-Path $Results "native-$Preset.xml"
+    Remove-Item -Force -ErrorAction SilentlyContinue $junit
+    & cmake --preset $Preset | Out-Null
+    & cmake --build --preset $Preset -j ([Environment]::ProcessorCount)
+    $PSNativeCommandUseErrorActionPreference = $false
+    & ctest --preset $Preset -j 2 --output-junit $junit
+    Read-JUnit "native $Label" $junit
+}
+
+function Invoke-Binding-Check {
+    Write-Step 'Generated binding is up to date (generator --check)'
+    $PSNativeCommandUseErrorActionPreference = $false
+    & dotnet run --project $GeneratorProject -c $Configuration -- "@$GeneratorRsp" --check
+    if ($LASTEXITCODE -eq 0) { Add-Suite 'binding check' 1 0 0 } else { Add-Suite 'binding check' 0 1 0 'regenerating changes files: run ./build.sh generate' }
+}
+
+function Invoke-Managed-Tests-Linux {
+    Write-Step 'Managed tests on Linux (io_uring)'
+    $xml = Join-Path $Results 'managed-linux.xml'
+    Remove-Item -Force -ErrorAction SilentlyContinue $xml
+    & dotnet build $TestProject -c $Configuration --nologo -v:q
+    $exe = Join-Path $Root "tests/IocpHybrid.Tests/bin/$Configuration/net10.0/IocpHybrid.Tests"
+    $PSNativeCommandUseErrorActionPreference = $false
+    & $exe -xml $xml -noColor
+    Read-XunitXml 'managed linux (io_uring)' $xml $LASTEXITCODE
+}
+
+function Invoke-Managed-Tests-Wine {
+    Write-Step 'Managed tests under Wine (win-x64, IOCP)'
+    $xml = Join-Path $Results 'managed-wine.xml'
+    Remove-Item -Force -ErrorAction SilentlyContinue $xml
+    $publish = Join-Path $Artifacts 'publish/tests-win-x64'
+    & dotnet publish $TestProject -c $Configuration -r win-x64 --self-contained -o $publish --nologo -v:q
+    $PSNativeCommandUseErrorActionPreference = $false
+    # Wine sees the Linux file system as drive Z:.
+    & $Wine64 (Join-Path $publish 'IocpHybrid.Tests.exe') -xml ('Z:' + $xml.Replace('/', '\')) -noColor
+    Read-XunitXml 'managed wine (iocp)' $xml $LASTEXITCODE
+}
+
+function Invoke-AllTests([bool] $WithWine) {
+    New-Item -ItemType Directory -Force -Path $Results | Out-Null
+    Install-Prerequisites $WithWine
+    if ($WithWine) { Initialize-WinePrefix }
+    Invoke-Native-Tests 'linux-x64' 'io_uring'
+    if ($WithWine) { Invoke-Native-Tests 'win-x64' 'iocp (wine)' }
+    Invoke-Binding-Check
+    Invoke-Managed-Tests-Linux
+    if ($WithWine) { Invoke-Managed-Tests-Wine }
+
+    Write-Host ''
+    Write-Host 'Test suites:'
+    foreach ($s in $script:Suites) {
+        $note = if ($s.Note) { "  ($($s.Note))" } else { '' }
+        Write-Host ("  {0,-28} {1,5} passed {2,4} failed {3,4} skipped{4}" -f $s.Name, $s.Passed, $s.Failed, $s.Skipped, $note)
+    }
+    $p = ($script:Suites | Measure-Object -Property Passed -Sum).Sum
+    $f = ($script:Suites | Measure-Object -Property Failed -Sum).Sum
+    $k = ($script:Suites | Measure-Object -Property Skipped -Sum).Sum
+    $summary = "$p passed, $f failed"
+    if ($k -gt 0) { $summary += ", $k skipped" }
+    Write-Host $summary
+    if ($f -gt 0) { exit 1 }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+Push-Location $Root
+try {
+    switch ($Command) {
+        'build' {
+            Install-Prerequisites (-not $NoWine)
+            Build-All (-not $NoWine)
+        }
+        'test' {
+            Invoke-AllTests (-not $NoWine)
+        }
+        'generate' {
+            Install-Prerequisites $false
+            Write-Step 'Regenerating the C# binding'
+            & dotnet run --project $GeneratorProject -c $Configuration -- "@$GeneratorRsp"
+        }
+        'demo' {
+            Install-Prerequisites $false
+            $preset = if ($OnLinux) { 'linux-x64' } else { 'win-x64-msvc' }
+            Build-Native $preset
+            Write-Step 'Demo (C#): copy a 256 MiB file through the port and verify it'
+            & dotnet run --project $DemoProject -c $Configuration -- @Rest
+            $example = Join-Path $Artifacts "native/$preset/copy_file$(if ($OnLinux) { '' } else { '.exe' })"
+            $source = Join-Path $Artifacts 'demo/source.bin'
+            if ((Test-Path $example) -and (Test-Path $source)) {
+                Write-Step 'Demo (C): the same copy with the C API alone'
+                & $example $source (Join-Path $Artifacts 'demo/copy-c.bin')
+            }
+        }
+        'clean' {
+            Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $Artifacts
+            Get-ChildItem -Path (Join-Path $Root 'managed'), (Join-Path $Root 'tests') -Directory -Recurse -Include bin, obj |
+                Remove-Item -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
+} finally {
+    Pop-Location
+}
