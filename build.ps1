@@ -82,6 +82,10 @@ function Install-Prerequisites([bool] $NeedWine) {
     if (-not (Get-ChildItem -Path '/usr/lib' -Recurse -Filter 'libclang*.so.1' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
         $missing.Add('libclang1-14')
     }
+    # The generator parses with clang's own stddef.h/stdint.h (libclang-common-14-dev).
+    if (-not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'stddef.h' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
+        $missing.Add('libclang-common-14-dev')
+    }
     if ($NeedWine) {
         if (-not (Get-Command x86_64-w64-mingw32-gcc -ErrorAction SilentlyContinue)) { $missing.Add('gcc-mingw-w64-x86-64') }
         if (-not (Test-Path $Wine64)) { $missing.Add('wine64'); $missing.Add('wine') }

@@ -149,6 +149,23 @@ void iocph__table_addref(uint64_t value)
         atomic_fetch_add_explicit(&s->state, 1, memory_order_relaxed);
 }
 
+bool iocph__table_try_addref(uint64_t value)
+{
+    uint32_t generation;
+    slot *s = decode(value, &generation);
+    if (!s)
+        return false;
+    uint64_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+    for (;;) {
+        if ((uint32_t)(st >> 32) != generation || (st & REFS_MASK) == 0 ||
+            (st & REFS_MASK) == REFS_MASK)
+            return false;
+        if (atomic_compare_exchange_weak_explicit(&s->state, &st, st + 1, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return true;
+    }
+}
+
 void iocph__table_release(uint64_t value)
 {
     uint32_t generation;

@@ -30,6 +30,11 @@ void *iocph__table_acquire(uint64_t value, uint32_t kind_mask);
 /* Takes one more reference on an object already acquired (value known live). */
 void iocph__table_addref(uint64_t value);
 
+/* Takes one more reference only if the value still has one (closing or not). For code that
+ * reaches an object through a list rather than through its value, where the last reference may
+ * already be gone and the finalizer waiting for a lock (io_uring cancel-all during shutdown). */
+bool iocph__table_try_addref(uint64_t value);
+
 /* Drops one reference; the last one on a closing slot runs the finalizer. */
 void iocph__table_release(uint64_t value);
 
