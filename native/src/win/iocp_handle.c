@@ -1,0 +1,46 @@
+/* Handles and the port: association under the backend's own completion key, the skip-on-success
+ * mode where it is safe, and closing the OS handle. */
+#include "iocp_internal.h"
+
+#include <stdlib.h>
+
+static bool is_pipe(const iocph__handle *handle)
+{
+    return handle->kind == IOCPH__KIND_PIPE_READ || handle->kind == IOCPH__KIND_PIPE_WRITE;
+}
+
+int32_t iocph__win_handle_attach(iocph__port *port, iocph__handle *handle)
+{
+    iocph__win_handle *wh = calloc(1, sizeof *wh);
+    if (!wh)
+        return IOCPH_E_NOMEM;
+    atomic_init(&wh->cancel_seq, 0u);
+    HANDLE os = iocph__win_os(handle);
+    if (!CreateIoCompletionPort(os, iocph__win_iocp(port), IOCPH__WIN_KEY_IO, 0)) {
+        int32_t rc = iocph__map_win32(GetLastError());
+        free(wh);
+        return rc;
+    }
+    /* No completion event on the handle itself: nobody waits on it, only on the port. */
+    UCHAR modes = FILE_SKIP_SET_EVENT_ON_HANDLE;
+    /* Pipes skip the packet of an I/O that succeeds at once (data already there, room in the
+     * buffer): a pipe write then sends its next chunk without a round trip through the port.
+     * Files do not: Wine pends every file read anyway, and on Windows a skipped packet would
+     * only be replaced by the backend's own post. */
+    if (is_pipe(handle))
+        modes |= FILE_SKIP_COMPLETION_PORT_ON_SUCCESS;
+    if (SetFileCompletionNotificationModes(os, modes))
+        wh->skip_on_success = (modes & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS) != 0;
+    /* On failure the handle keeps the default modes: every I/O queues its packet, which the
+     * backend handles just as well. */
+    handle->backend_data = wh;
+    return IOCPH_OK;
+}
+
+void iocph__win_handle_close_os(iocph__handle *handle)
+{
+    /* Also called for handles that were never attached (backend_data NULL). */
+    CloseHandle(iocph__win_os(handle));
+    free(handle->backend_data);
+    handle->backend_data = NULL;
+}

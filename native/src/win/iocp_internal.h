@@ -1,0 +1,109 @@
+/*
+ * iocp_internal.h - what the files of the IOCP backend (native/src/win) share.
+ *
+ * Every packet the backend's completion port carries is told apart by its IOCP completion key,
+ * never by the user's key (that one travels in op->key):
+ *   KEY_IO       a real I/O completion of a handle attached with this key; the NTSTATUS is in
+ *                op->ov.Internal and the byte count in the dequeued entry;
+ *   KEY_OUTCOME  a packet the backend posted itself with an op's OVERLAPPED, for an operation
+ *                that finished without a packet of its own (user posts, flush, immediate EOF,
+ *                synchronous success with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS): its outcome is
+ *                stashed in op->ov.Internal / InternalHigh, which the OS no longer uses;
+ *   KEY_WAKE     push mode: the worker that receives it exits (port_stop posts one per worker);
+ *   KEY_SHUTDOWN pull mode: "sticky": every dequeuer that receives it posts it again, so all
+ *                of them wake up and report IOCPH_E_SHUTDOWN.
+ */
+#ifndef IOCPH_IOCP_INTERNAL_H
+#define IOCPH_IOCP_INTERNAL_H
+
+#include "internal.h"
+
+enum {
+    IOCPH__WIN_KEY_IO = 1,
+    IOCPH__WIN_KEY_OUTCOME = 2,
+    IOCPH__WIN_KEY_WAKE = 3,
+    IOCPH__WIN_KEY_SHUTDOWN = 4
+};
+
+/* mingw-w64's winerror.h lacks some codes Wine returns. */
+#ifndef ERROR_HANDLES_CLOSED
+#define ERROR_HANDLES_CLOSED 676L
+#endif
+
+/* port->backend_data */
+typedef struct iocph__win_port {
+    HANDLE iocp;
+    iocph__thread *workers;    /* push mode: worker_count threads */
+    uint32_t worker_count;     /* started and not yet joined */
+    OVERLAPPED_ENTRY *raw;     /* push mode: max_batch entries per worker */
+    iocph_completion *batches; /* push mode: max_batch completions per worker */
+    bool shutdown_posted;      /* pull mode: the sticky packet is in the port */
+} iocph__win_port;
+
+/* handle->backend_data */
+typedef struct iocph__win_handle {
+    /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is on: a synchronous success queues no packet. */
+    bool skip_on_success;
+    /* Bumped by handle_cancel_all before its CancelIoEx: an op that was started under an older
+     * value must not be continued (a pipe write's next chunk), since that cancel missed it. */
+    _Atomic uint32_t cancel_seq;
+} iocph__win_handle;
+
+static inline HANDLE iocph__win_iocp(iocph__port *port)
+{
+    return ((iocph__win_port *)port->backend_data)->iocp;
+}
+
+static inline HANDLE iocph__win_os(iocph__handle *handle) { return (HANDLE)handle->os; }
+
+/* ---- iocp_port.c ---- */
+int32_t iocph__win_port_start(iocph__port *port);
+int32_t iocph__win_port_post(iocph__port *port, iocph__op *op);
+void iocph__win_port_stop(iocph__port *port);
+void iocph__win_port_free(iocph__port *port);
+/* Posts a packet without an OVERLAPPED (KEY_WAKE, KEY_SHUTDOWN), retrying while the system is
+ * short of memory: a waiter that is never woken would hang a shutdown. */
+void iocph__win_post_control(HANDLE iocp, ULONG_PTR key);
+
+/* ---- iocp_dequeue.c ---- */
+/* Turns one dequeued packet (not WAKE / SHUTDOWN) into at most one completion. Returns 1 when
+ * *entry was filled (the op went back to the pool), 0 when the op continues (a pipe write's
+ * next chunk is in flight). */
+uint32_t iocph__win_packet(iocph__port *port, const OVERLAPPED_ENTRY *packet,
+                           iocph_completion *entry);
+int32_t iocph__win_port_dequeue(iocph__port *port, iocph_completion *entries, uint32_t max,
+                                uint32_t timeout_ms, uint32_t *count);
+
+/* ---- iocp_outcome.c ---- */
+/* The completion result of an op that ended with Win32 error `error` (0 = success) after
+ * `bytes` bytes: end of file and a closed pipe writer become 0, cancellation in any form
+ * IOCPH_E_CANCELED, and so on. *os_error receives the raw code behind a negative result. */
+int64_t iocph__win_result(const iocph__op *op, DWORD error, uint64_t bytes, int32_t *os_error);
+/* True when an immediate (synchronous) failure of op is its outcome rather than a refusal:
+ * end of file on a read, a closed pipe on either end. */
+bool iocph__win_error_is_outcome(const iocph__op *op, DWORD error);
+/* Delivers an op that finished without a packet of its own through the port (KEY_OUTCOME), so
+ * the completion reaches the user on a dequeuing thread like every other. */
+int32_t iocph__win_post_outcome(iocph__op *op, int64_t result, int32_t os_error);
+
+/* ---- iocp_io.c ---- */
+int32_t iocph__win_op_submit(iocph__op *op);
+int32_t iocph__win_op_cancel(iocph__op *op);
+int32_t iocph__win_handle_cancel_all(iocph__handle *handle);
+/* The next chunk of a pipe write whose previous chunk completed short (called by the dequeuer).
+ * Returns 1 when it finished and *entry was filled, 0 when a packet will follow. */
+uint32_t iocph__win_pipe_write_continue(iocph__op *op, iocph_completion *entry);
+
+/* ---- iocp_file.c ---- */
+int32_t iocph__win_file_open(iocph__port *port, const char *path_utf8, uint32_t flags,
+                             intptr_t *os);
+int32_t iocph__win_file_length(iocph__handle *handle, uint64_t *length);
+
+/* ---- iocp_pipe.c ---- */
+int32_t iocph__win_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t *write_os);
+
+/* ---- iocp_handle.c ---- */
+int32_t iocph__win_handle_attach(iocph__port *port, iocph__handle *handle);
+void iocph__win_handle_close_os(iocph__handle *handle);
+
+#endif
