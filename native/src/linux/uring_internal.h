@@ -1,0 +1,165 @@
+/*
+ * uring_internal.h - the io_uring backend's private objects.
+ *
+ * Shape: a port owns N rings, each driven by exactly one thread (uring_loop.c). Every handle is
+ * bound to one ring (round robin at attach), so all of its operations are submitted, completed
+ * and cancelled by that one thread; that is what keeps per-handle state free of locks.
+ *
+ * Other threads never touch a ring's SQ. They push work onto one of two lock-free stacks
+ * (operations, cancel requests) and wake the ring through an eventfd only if its thread said it
+ * was going to sleep. The ring thread takes whole stacks at once and submits everything in its
+ * next io_uring_enter, so under load starting an operation costs no system call of its own.
+ */
+#ifndef IOCPH_URING_INTERNAL_H
+#define IOCPH_URING_INTERNAL_H
+
+#include "internal.h"
+
+#include <liburing.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* user_data of SQEs that are not operations carries a tag in its low bits (operations, handles
+ * and requests are at least 8-byte aligned, so an operation's user_data is the bare pointer). */
+#define IOCPH__URING_TAG_MASK ((uint64_t)7)
+enum {
+    IOCPH__URING_TAG_OP = 0,         /* an iocph__op */
+    IOCPH__URING_TAG_WAKE = 1,       /* the ring's eventfd read */
+    IOCPH__URING_TAG_IGNORE = 2,     /* an ASYNC_CANCEL whose result does not matter */
+    IOCPH__URING_TAG_CANCEL = 3      /* ASYNC_CANCEL of one op: see uring_loop.c */
+};
+
+enum { IOCPH__URING_CANCEL_OP = 1, IOCPH__URING_CANCEL_ALL = 2 };
+
+/* A cancel request travelling to the ring thread that owns the target. */
+typedef struct iocph__uring_request {
+    struct iocph__uring_request *next;
+    uint32_t kind;       /* IOCPH__URING_CANCEL_* */
+    uint32_t generation; /* CANCEL_OP: the op's generation when cancel was asked (stale check) */
+    iocph__op *op;       /* CANCEL_OP: malloc'd request, freed by the ring thread */
+    iocph__handle *handle; /* CANCEL_ALL: embedded in the handle, holds a table reference */
+} iocph__uring_request;
+
+/* Per-handle state. Everything but the cancel-all node is touched by the ring thread only. */
+typedef struct iocph__uring_handle {
+    /* Pipes keep one operation in the kernel at a time: two sends (or recvs) in flight on one
+     * stream socket can interleave their bytes, so later ones wait here in order. */
+    iocph__op *busy;
+    iocph__op *wait_head, *wait_tail; /* linked through op->next */
+    bool busy_cancelled;              /* do not resubmit the rest of a short pipe write */
+    /* Operations of this handle in the kernel, doubly linked through op->next and
+     * op->backend_data (prev): what a cancel-all walks when ASYNC_CANCEL_FD is missing. */
+    iocph__op *kernel_head;
+    uint32_t kernel_count;
+    /* A cancel-all never allocates: one request node per handle, queued at most once. */
+    iocph__uring_request cancel_all;
+    _Atomic int cancel_all_queued;
+    /* Operations started and not finished yet (any thread increments, the ring decrements):
+     * a cancel-all of an idle handle, the common case of a close, does nothing at all, so the
+     * handle is closed before iocph_handle_close returns. */
+    _Atomic uint32_t ops;
+} iocph__uring_handle;
+
+/* What a cancel request becomes once the ring thread took it off the stack. */
+typedef struct iocph__uring_cancel {
+    uint32_t kind;
+    uint32_t generation;
+    uint32_t attempt; /* CANCEL_OP: how many times the kernel said -ENOENT already */
+    iocph__op *op;
+    iocph__handle *handle;
+} iocph__uring_cancel;
+
+typedef struct iocph__uring_port iocph__uring_port;
+
+typedef struct iocph__uring_ring {
+    iocph__port *port;
+    iocph__uring_port *owner;
+    uint32_t index;
+    iocph__thread thread;
+    bool thread_started;
+
+    /* ---- shared with other threads ---- */
+    _Atomic(iocph__op *) submit_stack;             /* ops and posts, newest first */
+    _Atomic(iocph__uring_request *) request_stack; /* cancel requests, newest first */
+    _Atomic int sleeping; /* the ring thread is (about to be) blocked in io_uring_enter */
+    _Atomic int stop;     /* port_stop asked the thread to exit once idle */
+    int wake_fd;          /* eventfd the ring keeps a read armed on */
+    iocph__mutex exit_lock; /* orders late cancel requests against the thread having exited */
+    bool exited;
+
+    /* setup handshake: the ring is created on its own thread (SINGLE_ISSUER binds it there) */
+    iocph__sem ready;
+    int32_t setup_status;
+
+    /* ---- ring thread only ---- */
+    struct io_uring uring;
+    bool uring_ready;
+    uint64_t wake_value;   /* the eventfd read's buffer */
+    bool wake_armed;
+    uint32_t kernel_inflight; /* SQEs whose CQE was not reaped yet (ops, wake read, cancels) */
+    iocph_completion *batch;  /* port->max_batch entries */
+    uint32_t batch_count;
+    iocph__uring_cancel *cancels; /* cancel requests taken from the stack, applied after the
+                                     submissions they may target */
+    uint32_t cancel_count, cancel_capacity;
+} iocph__uring_ring;
+
+/* Features probed once per port, at the first ring's setup. */
+typedef struct iocph__uring_features {
+    unsigned setup_flags;  /* flags the rings were created with */
+    bool cancel_fd;        /* IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL (5.19+) */
+    bool ring_fd_registered;
+} iocph__uring_features;
+
+struct iocph__uring_port {
+    iocph__uring_ring *rings;
+    uint32_t ring_count;
+    _Atomic uint32_t next_ring; /* round robin for handles and posts */
+    iocph__uring_features features;
+    bool compat; /* IOCPH_IO_URING_COMPAT=1: take every fallback path (for testing them) */
+};
+
+static inline iocph__uring_port *iocph__uring_port_of(iocph__port *port)
+{
+    return (iocph__uring_port *)port->backend_data;
+}
+
+static inline iocph__uring_ring *iocph__uring_ring_of(iocph__handle *handle)
+{
+    return &iocph__uring_port_of(handle->port)->rings[handle->ring];
+}
+
+/* The ring the calling thread drives, or NULL (set by the ring thread for its lifetime). */
+extern _Thread_local iocph__uring_ring *iocph__uring_current;
+
+/* uring_loop.c: the ring thread. */
+void iocph__uring_thread_main(void *arg);
+/* Drains what was queued to a ring whose thread has exited (only a common-code race can leave
+ * anything there): every op still gets its one completion. */
+void iocph__uring_drain_exited(iocph__uring_ring *ring);
+
+/* uring_queue.c: the cross-thread side. */
+void iocph__uring_push_op(iocph__uring_ring *ring, iocph__op *op);
+/* Returns false if the ring's thread has exited (the request was not queued). */
+bool iocph__uring_push_request(iocph__uring_ring *ring, iocph__uring_request *request);
+void iocph__uring_wake(iocph__uring_ring *ring);
+
+/* uring_setup.c: ring creation and feature probes. */
+int32_t iocph__uring_ring_setup(iocph__uring_ring *ring);
+
+/* uring_handles.c */
+int32_t iocph__uring_file_open(iocph__port *port, const char *path_utf8, uint32_t flags,
+                               intptr_t *os);
+int32_t iocph__uring_file_length(iocph__handle *handle, uint64_t *length);
+int32_t iocph__uring_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t *write_os);
+int32_t iocph__uring_handle_attach(iocph__port *port, iocph__handle *handle);
+void iocph__uring_handle_close_os(iocph__handle *handle);
+
+/* uring_ops.c */
+int32_t iocph__uring_op_submit(iocph__op *op);
+int32_t iocph__uring_op_cancel(iocph__op *op);
+int32_t iocph__uring_handle_cancel_all(iocph__handle *handle);
+int32_t iocph__uring_port_post(iocph__port *port, iocph__op *op);
+
+#endif

@@ -1,0 +1,610 @@
+/*
+ * uring_loop.c - the thread that drives one ring.
+ *
+ * One iteration:
+ *   1. reap every CQE there is (the CQ is drained fully each time), finishing operations into a
+ *      local batch of at most port->max_batch completions;
+ *   2. take the cancel stack, then the submit stack, and prepare an SQE per operation;
+ *   3. prepare the cancel SQEs *after* the submissions: a cancel can only be asked for an
+ *      operation that was pushed before it, so taking cancels first and applying them last
+ *      guarantees its target is in the kernel (or in a wait queue) when the cancel runs;
+ *   4. deliver the batch (one callback per batch);
+ *   5. one io_uring_enter: submit everything and, if there is nothing else to do, sleep until a
+ *      completion or a wake-up arrives.
+ * The thread alone touches the ring, its handles' state and the operations it started, so none
+ * of that needs a lock.
+ */
+#include "uring_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+_Thread_local iocph__uring_ring *iocph__uring_current;
+
+#define IOCPH__URING_REAP_CHUNK 256u
+
+/* ---- the per-handle list of operations in the kernel (next / backend_data as prev) ---- */
+
+static void kernel_list_add(iocph__uring_handle *hd, iocph__op *op)
+{
+    op->backend_data = NULL;
+    op->next = hd->kernel_head;
+    if (hd->kernel_head) {
+        hd->kernel_head->backend_data = op;
+    }
+    hd->kernel_head = op;
+    hd->kernel_count++;
+}
+
+static void kernel_list_remove(iocph__uring_handle *hd, iocph__op *op)
+{
+    iocph__op *prev = (iocph__op *)op->backend_data;
+    if (prev) {
+        prev->next = op->next;
+    } else {
+        hd->kernel_head = op->next;
+    }
+    if (op->next) {
+        op->next->backend_data = prev;
+    }
+    op->next = NULL;
+    op->backend_data = NULL;
+    hd->kernel_count--;
+}
+
+/* ---- completions ---- */
+
+static void flush_batch(iocph__uring_ring *ring)
+{
+    if (ring->batch_count) {
+        uint32_t count = ring->batch_count;
+        ring->batch_count = 0;
+        iocph__deliver(ring->port, ring->batch, count);
+    }
+}
+
+/* Returns op to the common code with its outcome; the batch is delivered when full. After this
+ * the op (and possibly its handle) may be gone: callers touch neither afterwards. */
+static void finish(iocph__uring_ring *ring, iocph__op *op, int64_t result, int32_t os_error)
+{
+    if (op->handle) {
+        atomic_fetch_sub(&((iocph__uring_handle *)op->handle->backend_data)->ops, 1);
+    }
+    iocph__op_finish(op, result, os_error, &ring->batch[ring->batch_count++]);
+    if (ring->batch_count == ring->port->max_batch) {
+        flush_batch(ring);
+    }
+}
+
+/* A negative CQE result as a portable code. io-wq reports a cancelled blocking operation as
+ * -EINTR (the worker is signalled), never for anything else, so both mean "cancelled". */
+static int64_t map_result(int res)
+{
+    if (res == -ECANCELED || res == -EINTR) {
+        return IOCPH_E_CANCELED;
+    }
+    return iocph__map_errno(-res);
+}
+
+/* ---- submission ---- */
+
+static struct io_uring_sqe *get_sqe(iocph__uring_ring *ring)
+{
+    struct io_uring_sqe *sqe;
+    while (!(sqe = io_uring_get_sqe(&ring->uring))) {
+        /* SQ full: hand what we have to the kernel and continue. */
+        int ret = io_uring_submit(&ring->uring);
+        atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
+        if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+            fprintf(stderr, "iocphybrid: io_uring_submit failed: %d\n", ret);
+            abort(); /* the ring is unusable: completions would be lost */
+        }
+    }
+    ring->kernel_inflight++;
+    return sqe;
+}
+
+static void prep_op(iocph__uring_ring *ring, iocph__op *op)
+{
+    iocph__handle *h = op->handle;
+    int fd = (int)h->os;
+    struct io_uring_sqe *sqe = get_sqe(ring);
+    switch (op->kind) {
+    case IOCPH__OP_READ:
+        io_uring_prep_read(sqe, fd, op->buffer, op->length, op->offset);
+        break;
+    case IOCPH__OP_WRITE:
+        /* On an O_APPEND file the kernel writes at the end whatever the offset. */
+        io_uring_prep_write(sqe, fd, op->buffer, op->length, op->offset);
+        break;
+    case IOCPH__OP_FLUSH:
+        io_uring_prep_fsync(sqe, fd, 0);
+        break;
+    case IOCPH__OP_PIPE_READ:
+        io_uring_prep_recv(sqe, fd, op->buffer, op->length, 0);
+        break;
+    default: /* IOCPH__OP_PIPE_WRITE: the part not written yet; never SIGPIPE */
+        io_uring_prep_send(sqe, fd, op->buffer + op->value, op->length - (uint32_t)op->value,
+                           MSG_NOSIGNAL);
+        break;
+    }
+    io_uring_sqe_set_data(sqe, op);
+    kernel_list_add((iocph__uring_handle *)h->backend_data, op);
+}
+
+static bool is_pipe_op(const iocph__op *op)
+{
+    return op->kind == IOCPH__OP_PIPE_READ || op->kind == IOCPH__OP_PIPE_WRITE;
+}
+
+static void start_pipe_op(iocph__uring_ring *ring, iocph__uring_handle *hd, iocph__op *op)
+{
+    hd->busy = op;
+    hd->busy_cancelled = false;
+    op->value = 0; /* bytes written so far */
+    prep_op(ring, op);
+}
+
+static void start_op(iocph__uring_ring *ring, iocph__op *op)
+{
+    if (op->kind == IOCPH__OP_POST) {
+        /* Posts never reach the kernel: the ring thread is the delivery path. */
+        finish(ring, op, op->value, 0);
+        return;
+    }
+    if (is_pipe_op(op)) {
+        iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
+        if (hd->busy) {
+            op->next = NULL;
+            if (hd->wait_tail) {
+                hd->wait_tail->next = op;
+            } else {
+                hd->wait_head = op;
+            }
+            hd->wait_tail = op;
+            return;
+        }
+        start_pipe_op(ring, hd, op);
+        return;
+    }
+    prep_op(ring, op);
+}
+
+/* The pipe handle's current op is done: start the next waiting one. Called before the done op
+ * is finished, while its handle reference still keeps hd alive. */
+static void pipe_next(iocph__uring_ring *ring, iocph__uring_handle *hd)
+{
+    hd->busy = NULL;
+    iocph__op *next = hd->wait_head;
+    if (next) {
+        hd->wait_head = next->next;
+        if (!hd->wait_head) {
+            hd->wait_tail = NULL;
+        }
+        next->next = NULL;
+        start_pipe_op(ring, hd, next);
+    }
+}
+
+static void complete_op(iocph__uring_ring *ring, iocph__op *op, int res)
+{
+    iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
+    kernel_list_remove(hd, op);
+    int64_t result;
+    int32_t os_error = 0;
+
+    if (op->kind == IOCPH__OP_PIPE_WRITE) {
+        /* A pipe write completes only when every byte is written: resubmit the rest of a short
+         * send, unless it was cancelled. Partial progress then wins over the cancel, so the
+         * caller learns how much of its data went out. */
+        if (res > 0) {
+            op->value += res;
+            if ((uint64_t)op->value < op->length && !hd->busy_cancelled) {
+                prep_op(ring, op);
+                return;
+            }
+            result = op->value;
+        } else if (res == 0 || (op->value > 0 && map_result(res) == IOCPH_E_CANCELED)) {
+            result = op->value;
+        } else {
+            result = map_result(res);
+            os_error = -res;
+        }
+    } else if (res >= 0) {
+        result = op->kind == IOCPH__OP_FLUSH ? 0 : res;
+    } else {
+        result = map_result(res);
+        os_error = -res;
+    }
+    if (is_pipe_op(op)) {
+        pipe_next(ring, hd);
+    }
+    finish(ring, op, result, os_error);
+}
+
+/* ---- cancellation (ring thread side) ---- */
+
+static bool unlink_waiting(iocph__uring_handle *hd, iocph__op *op)
+{
+    iocph__op *prev = NULL;
+    for (iocph__op *it = hd->wait_head; it; prev = it, it = it->next) {
+        if (it == op) {
+            if (prev) {
+                prev->next = op->next;
+            } else {
+                hd->wait_head = op->next;
+            }
+            if (hd->wait_tail == op) {
+                hd->wait_tail = prev;
+            }
+            op->next = NULL;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A cancel by user_data can miss its target: it returns -ENOENT for an op that is between two
+ * states (a socket op whose poll just fired waits in task work for this thread's next
+ * io_uring_enter, and is then in no table the cancel looks in; seen with the plain setup flags,
+ * 1 in ~200 pipe-write cancels). So the cancel's own CQE names its target - the op pointer,
+ * 12 bits of its generation and an attempt count - and a -ENOENT for an op still in flight is
+ * retried (at most 15 times) after the next io_uring_enter has run that task work. x86-64 and
+ * arm64 user pointers fit in 48 bits.
+ */
+#define IOCPH__URING_PTR_MASK ((((uint64_t)1 << 48) - 1) & ~IOCPH__URING_TAG_MASK)
+#define IOCPH__URING_MAX_CANCEL_ATTEMPTS 15u
+
+static void prep_cancel_user_data(iocph__uring_ring *ring, iocph__op *op, uint32_t attempt)
+{
+    struct io_uring_sqe *sqe = get_sqe(ring);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+    uint64_t ptr = (uint64_t)(uintptr_t)op;
+    if ((ptr & ~IOCPH__URING_PTR_MASK) != 0) {
+        io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE); /* can't be named: no retry */
+        return;
+    }
+    uint64_t generation = atomic_load(&op->generation) & 0xFFFu;
+    io_uring_sqe_set_data64(sqe, ptr | IOCPH__URING_TAG_CANCEL | ((uint64_t)attempt << 48) |
+                                     (generation << 52));
+}
+
+static void push_cancel(iocph__uring_ring *ring, uint32_t kind, iocph__op *op,
+                        uint32_t generation, iocph__handle *handle, uint32_t attempt);
+
+/* The CQE of a cancel by user_data. */
+static void cancel_done(iocph__uring_ring *ring, uint64_t user_data, int res)
+{
+    if (res != -ENOENT) {
+        return; /* 0: cancelled; -EALREADY: running, it will end by itself */
+    }
+    iocph__op *op = (iocph__op *)(uintptr_t)(user_data & IOCPH__URING_PTR_MASK);
+    uint32_t attempt = (uint32_t)(user_data >> 48) & 0xFu;
+    uint32_t generation = atomic_load(&op->generation);
+    if ((generation & 0xFFFu) != (uint32_t)(user_data >> 52) ||
+        attempt >= IOCPH__URING_MAX_CANCEL_ATTEMPTS) {
+        return;
+    }
+    /* Same incarnation (or one 4096 reuses later, which the full generation check in
+     * apply_cancel_op rules out once it has completed). Applied after this reap, so an op whose
+     * own CQE follows in the same batch is seen finished by then. */
+    push_cancel(ring, IOCPH__URING_CANCEL_OP, op, generation, NULL, attempt + 1);
+}
+
+static void apply_cancel_op(iocph__uring_ring *ring, iocph__op *op, uint32_t generation,
+                            uint32_t attempt)
+{
+    /* Only this thread finishes this ring's ops, so an unchanged generation means the op is
+     * still ours: waiting behind a busy pipe op, or in the kernel. */
+    if (atomic_load(&op->generation) != generation || op->kind == IOCPH__OP_POST) {
+        return;
+    }
+    iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
+    if (unlink_waiting(hd, op)) {
+        finish(ring, op, IOCPH_E_CANCELED, 0);
+        return;
+    }
+    if (hd->busy == op) {
+        hd->busy_cancelled = true;
+    }
+    prep_cancel_user_data(ring, op, attempt);
+}
+
+static void apply_cancel_all(iocph__uring_ring *ring, iocph__handle *h)
+{
+    iocph__uring_handle *hd = (iocph__uring_handle *)h->backend_data;
+    /* Our table reference keeps h (and hd) alive while we finish its ops. */
+    while (hd->wait_head) {
+        iocph__op *op = hd->wait_head;
+        hd->wait_head = op->next;
+        if (!hd->wait_head) {
+            hd->wait_tail = NULL;
+        }
+        op->next = NULL;
+        finish(ring, op, IOCPH_E_CANCELED, 0);
+    }
+    if (hd->busy) {
+        hd->busy_cancelled = true;
+    }
+    /* Cancel-by-fd for files, where hundreds may be in flight (they wait in io-wq, never in
+     * poll task work, so one pass finds them all). Pipes have at most one op in the kernel,
+     * and a socket op can be missed by a single pass (see prep_cancel_user_data), so it is
+     * cancelled by user_data, with retries. */
+    bool is_pipe = h->kind == IOCPH__KIND_PIPE_READ || h->kind == IOCPH__KIND_PIPE_WRITE;
+    if (hd->kernel_count > 0 && ring->owner->features.cancel_fd && !is_pipe) {
+        /* One SQE for all of them. The kernel looks the fd up when it issues the cancel, inside
+         * our next io_uring_enter; until then the ops in the kernel hold references, so the fd
+         * stays open even once ours is gone: they only finish after that enter. */
+        struct io_uring_sqe *sqe = get_sqe(ring);
+        io_uring_prep_cancel_fd(sqe, (int)h->os, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE);
+    } else {
+        for (iocph__op *op = hd->kernel_head; op; op = op->next) {
+            prep_cancel_user_data(ring, op, 0);
+        }
+    }
+    iocph__table_release(h->value);
+}
+
+static void push_cancel(iocph__uring_ring *ring, uint32_t kind, iocph__op *op,
+                        uint32_t generation, iocph__handle *handle, uint32_t attempt)
+{
+    if (ring->cancel_count == ring->cancel_capacity) {
+        uint32_t capacity = ring->cancel_capacity ? ring->cancel_capacity * 2 : 16;
+        iocph__uring_cancel *grown = realloc(ring->cancels, capacity * sizeof *grown);
+        if (!grown) {
+            fprintf(stderr, "iocphybrid: out of memory queueing a cancel request\n");
+            abort(); /* dropping it would leak a handle reference or a cancel */
+        }
+        ring->cancels = grown;
+        ring->cancel_capacity = capacity;
+    }
+    iocph__uring_cancel *c = &ring->cancels[ring->cancel_count++];
+    c->kind = kind;
+    c->generation = generation;
+    c->attempt = attempt;
+    c->op = op;
+    c->handle = handle;
+}
+
+/* Takes the cancel stack, in request order. Cancel-all nodes are copied out and re-armed at
+ * once, so a cancel-all asked while this one is being applied is queued again, not lost. */
+static void take_cancels(iocph__uring_ring *ring)
+{
+    iocph__uring_request *lifo = atomic_exchange(&ring->request_stack, NULL);
+    iocph__uring_request *fifo = NULL;
+    while (lifo) {
+        iocph__uring_request *next = lifo->next;
+        lifo->next = fifo;
+        fifo = lifo;
+        lifo = next;
+    }
+    while (fifo) {
+        iocph__uring_request *next = fifo->next;
+        push_cancel(ring, fifo->kind, fifo->op, fifo->generation, fifo->handle, 0);
+        if (fifo->kind == IOCPH__URING_CANCEL_ALL) {
+            iocph__uring_handle *hd = (iocph__uring_handle *)fifo->handle->backend_data;
+            atomic_store(&hd->cancel_all_queued, 0);
+        } else {
+            free(fifo);
+        }
+        fifo = next;
+    }
+}
+
+static void apply_cancels(iocph__uring_ring *ring)
+{
+    for (uint32_t i = 0; i < ring->cancel_count; i++) {
+        iocph__uring_cancel *c = &ring->cancels[i];
+        if (c->kind == IOCPH__URING_CANCEL_ALL) {
+            apply_cancel_all(ring, c->handle);
+        } else {
+            apply_cancel_op(ring, c->op, c->generation, c->attempt);
+        }
+    }
+    ring->cancel_count = 0;
+}
+
+static void take_submits(iocph__uring_ring *ring)
+{
+    iocph__op *lifo = atomic_exchange(&ring->submit_stack, NULL);
+    iocph__op *fifo = NULL;
+    while (lifo) {
+        iocph__op *next = lifo->next;
+        lifo->next = fifo;
+        fifo = lifo;
+        lifo = next;
+    }
+    while (fifo) {
+        iocph__op *next = fifo->next;
+        fifo->next = NULL;
+        start_op(ring, fifo);
+        fifo = next;
+    }
+}
+
+/* ---- reaping ---- */
+
+typedef struct reaped {
+    uint64_t user_data;
+    int res;
+} reaped;
+
+static void handle_cqe(iocph__uring_ring *ring, uint64_t user_data, int res)
+{
+    ring->kernel_inflight--;
+    switch (user_data & IOCPH__URING_TAG_MASK) {
+    case IOCPH__URING_TAG_OP:
+        complete_op(ring, (iocph__op *)(uintptr_t)user_data, res);
+        break;
+    case IOCPH__URING_TAG_WAKE:
+        ring->wake_armed = false;
+        break;
+    case IOCPH__URING_TAG_CANCEL:
+        cancel_done(ring, user_data, res);
+        break;
+    default: /* IOCPH__URING_TAG_IGNORE: a cancel's own result */
+        break;
+    }
+}
+
+/* Drains the CQ fully. CQEs are copied out and the CQ advanced before any is processed, so a
+ * slow callback never holds CQ slots. */
+static void reap(iocph__uring_ring *ring)
+{
+    reaped chunk[IOCPH__URING_REAP_CHUNK];
+    for (;;) {
+        unsigned head, n = 0;
+        struct io_uring_cqe *cqe;
+        io_uring_for_each_cqe(&ring->uring, head, cqe)
+        {
+            chunk[n].user_data = cqe->user_data;
+            chunk[n].res = cqe->res;
+            if (++n == IOCPH__URING_REAP_CHUNK) {
+                break;
+            }
+        }
+        if (n == 0) {
+            return;
+        }
+        io_uring_cq_advance(&ring->uring, n);
+        for (unsigned i = 0; i < n; i++) {
+            handle_cqe(ring, chunk[i].user_data, chunk[i].res);
+        }
+    }
+}
+
+static void arm_wake(iocph__uring_ring *ring)
+{
+    struct io_uring_sqe *sqe = get_sqe(ring);
+    io_uring_prep_read(sqe, ring->wake_fd, &ring->wake_value, sizeof ring->wake_value, 0);
+    io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_WAKE);
+    ring->wake_armed = true;
+}
+
+static bool stacks_empty(iocph__uring_ring *ring)
+{
+    return atomic_load(&ring->submit_stack) == NULL && atomic_load(&ring->request_stack) == NULL;
+}
+
+/* One io_uring_enter: submit, and block only if nothing is waiting for us. */
+static void enter(iocph__uring_ring *ring)
+{
+    bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0;
+    if (!busy) {
+        atomic_store(&ring->sleeping, 1);
+        if (!stacks_empty(ring)) {
+            atomic_store(&ring->sleeping, 0);
+            busy = true;
+        }
+    }
+    int ret;
+    if (busy) {
+        /* GETEVENTS also runs pending task work (COOP_TASKRUN) without waiting. */
+        ret = io_uring_submit_and_get_events(&ring->uring);
+    } else {
+        ret = io_uring_submit_and_wait(&ring->uring, 1);
+        atomic_store(&ring->sleeping, 0);
+    }
+    atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
+    if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
+        /* -EBADR: the kernel dropped CQEs (its overflow allocation failed). Nothing can tell
+         * which operations were lost, so exactly-once can't be kept: fail loudly. */
+        fprintf(stderr, "iocphybrid: io_uring_enter failed: %d\n", ret);
+        abort();
+    }
+}
+
+static bool idle(iocph__uring_ring *ring)
+{
+    return stacks_empty(ring) && ring->batch_count == 0 && ring->cancel_count == 0 &&
+           ring->kernel_inflight == (ring->wake_armed ? 1u : 0u);
+}
+
+void iocph__uring_thread_main(void *arg)
+{
+    iocph__uring_ring *ring = (iocph__uring_ring *)arg;
+    ring->setup_status = iocph__uring_ring_setup(ring);
+    if (ring->setup_status == IOCPH_OK) {
+        arm_wake(ring);
+    } else if (ring->uring_ready) {
+        io_uring_queue_exit(&ring->uring);
+        ring->uring_ready = false;
+    }
+    int32_t status = ring->setup_status;
+    iocph__sem_post(&ring->ready); /* port_start may free ring after this on failure */
+    if (status != IOCPH_OK) {
+        return;
+    }
+    iocph__uring_current = ring;
+
+    for (;;) {
+        reap(ring);
+        take_cancels(ring);
+        take_submits(ring);
+        apply_cancels(ring);
+        flush_batch(ring);
+        if (atomic_load(&ring->stop) && idle(ring)) {
+            break;
+        }
+        if (!ring->wake_armed) {
+            arm_wake(ring);
+        }
+        enter(ring);
+    }
+    /* Take the eventfd read back before closing the ring: ring teardown is asynchronous in the
+     * kernel, and a read it completed late would write into wake_value after port_free. */
+    if (ring->wake_armed) {
+        struct io_uring_sqe *sqe = get_sqe(ring);
+        io_uring_prep_cancel64(sqe, IOCPH__URING_TAG_WAKE, 0);
+        io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE);
+        while (ring->kernel_inflight > 0) {
+            io_uring_submit_and_wait(&ring->uring, 1);
+            reap(ring);
+        }
+    }
+    io_uring_queue_exit(&ring->uring);
+    ring->uring_ready = false;
+    iocph__uring_current = NULL;
+}
+
+void iocph__uring_drain_exited(iocph__uring_ring *ring)
+{
+    iocph__mutex_lock(&ring->exit_lock);
+    ring->exited = true;
+    iocph__mutex_unlock(&ring->exit_lock);
+
+    /* Requests: nothing is in flight on an exited ring, so there is nothing to cancel. */
+    iocph__uring_request *req = atomic_exchange(&ring->request_stack, NULL);
+    while (req) {
+        iocph__uring_request *next = req->next;
+        if (req->kind == IOCPH__URING_CANCEL_ALL) {
+            iocph__uring_handle *hd = (iocph__uring_handle *)req->handle->backend_data;
+            iocph__handle *h = req->handle;
+            atomic_store(&hd->cancel_all_queued, 0);
+            iocph__table_release(h->value);
+        } else {
+            free(req);
+        }
+        req = next;
+    }
+    /* Ops: only an op started while the port stopped could be here; it is still owed exactly
+     * one completion, and after shutdown that is "cancelled" (posts keep their value). */
+    iocph__op *lifo = atomic_exchange(&ring->submit_stack, NULL);
+    iocph__op *fifo = NULL;
+    while (lifo) {
+        iocph__op *next = lifo->next;
+        lifo->next = fifo;
+        fifo = lifo;
+        lifo = next;
+    }
+    while (fifo) {
+        iocph__op *next = fifo->next;
+        fifo->next = NULL;
+        finish(ring, fifo, fifo->kind == IOCPH__OP_POST ? fifo->value : IOCPH_E_CANCELED, 0);
+        fifo = next;
+    }
+    flush_batch(ring);
+}

@@ -1,0 +1,89 @@
+/*
+ * uring_ops.c - starting, posting and cancelling, as called from any thread.
+ *
+ * Nothing here touches a ring: work is queued to the ring thread that owns the handle
+ * (uring_queue.c) and everything else happens there (uring_loop.c).
+ */
+#include "uring_internal.h"
+
+#include <stdlib.h>
+
+int32_t iocph__uring_op_submit(iocph__op *op)
+{
+    switch (op->kind) {
+    case IOCPH__OP_READ:
+    case IOCPH__OP_WRITE:
+    case IOCPH__OP_FLUSH:
+    case IOCPH__OP_PIPE_READ:
+    case IOCPH__OP_PIPE_WRITE:
+        break;
+    default:
+        return IOCPH_E_INVALID_ARGUMENT;
+    }
+    iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
+    /* Counted before it is queued; iocph_handle_close sets `closing` before it reads this
+     * (both sequentially consistent), so either it sees the op or the starter sees `closing`
+     * and cancels the op itself. */
+    atomic_fetch_add(&hd->ops, 1);
+    iocph__uring_push_op(iocph__uring_ring_of(op->handle), op);
+    return IOCPH_OK;
+}
+
+int32_t iocph__uring_port_post(iocph__port *port, iocph__op *op)
+{
+    iocph__uring_port *up = iocph__uring_port_of(port);
+    iocph__uring_ring *ring = iocph__uring_current;
+    /* A post from a callback stays on its own ring (no wake-up needed); others spread out. */
+    if (!ring || ring->port != port) {
+        uint32_t n = atomic_fetch_add_explicit(&up->next_ring, 1, memory_order_relaxed);
+        ring = &up->rings[n % up->ring_count];
+    }
+    iocph__uring_push_op(ring, op);
+    return IOCPH_OK;
+}
+
+/* Called with op->lock held (the op can't return to the pool meanwhile), so its generation and
+ * handle are stable; the ring thread re-checks the generation before it acts. */
+int32_t iocph__uring_op_cancel(iocph__op *op)
+{
+    if (!op->handle) {
+        return IOCPH_E_NOTPENDING; /* posts can't be cancelled */
+    }
+    iocph__uring_request *req = calloc(1, sizeof *req);
+    if (!req) {
+        return IOCPH_E_NOMEM;
+    }
+    req->kind = IOCPH__URING_CANCEL_OP;
+    req->op = op;
+    req->generation = atomic_load(&op->generation);
+    if (!iocph__uring_push_request(iocph__uring_ring_of(op->handle), req)) {
+        free(req); /* the ring has stopped: nothing of it is in flight */
+    }
+    return IOCPH_OK;
+}
+
+int32_t iocph__uring_handle_cancel_all(iocph__handle *handle)
+{
+    iocph__uring_handle *hd = (iocph__uring_handle *)handle->backend_data;
+    if (atomic_load(&hd->ops) == 0) {
+        return IOCPH_OK; /* nothing in flight (an op started concurrently may or may not be) */
+    }
+    if (atomic_exchange(&hd->cancel_all_queued, 1)) {
+        /* Already queued and not yet taken by the ring: that pass will cover everything
+         * started before this call too (the ring takes cancels before submissions). */
+        return IOCPH_OK;
+    }
+    /* The request keeps the handle (and hd) alive until the ring has taken it. A handle
+     * without any reference left has nothing in flight: nothing to cancel. */
+    if (!iocph__table_try_addref(handle->value)) {
+        atomic_store(&hd->cancel_all_queued, 0);
+        return IOCPH_OK;
+    }
+    hd->cancel_all.kind = IOCPH__URING_CANCEL_ALL;
+    hd->cancel_all.handle = handle;
+    if (!iocph__uring_push_request(iocph__uring_ring_of(handle), &hd->cancel_all)) {
+        atomic_store(&hd->cancel_all_queued, 0);
+        iocph__table_release(handle->value);
+    }
+    return IOCPH_OK;
+}

@@ -1,0 +1,386 @@
+/*
+ * test_util.h - what every native test shares: assertions that print file:line and exit 1, a
+ * watchdog so that no test can hang, and a thin portable layer (threads, sleep, clock, temp
+ * files) so that the SAME test compiles on Linux (io_uring) and with mingw-w64 for Windows /
+ * Wine (IOCP). Exit code 77 means "skipped" (CTest SKIP_RETURN_CODE).
+ */
+#ifndef IOCPH_TEST_UTIL_H
+#define IOCPH_TEST_UTIL_H
+
+/* clock_gettime, nanosleep, mkdir under -std=c11: must come before any system header, so every
+ * test includes this file first. */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include "iocphybrid.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#endif
+
+#define TEST_SKIP 77
+
+/* ---- assertions ---- */
+
+static inline void test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s:%d: FAILED: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    exit(1);
+}
+
+#define CHECK(cond)                                                                              \
+    do {                                                                                         \
+        if (!(cond))                                                                             \
+            test_fail(__FILE__, __LINE__, "%s", #cond);                                          \
+    } while (0)
+
+/* Compares two integers and prints both values on failure. */
+#define CHECK_EQ(actual, expected)                                                               \
+    do {                                                                                         \
+        long long check_a_ = (long long)(actual), check_e_ = (long long)(expected);              \
+        if (check_a_ != check_e_)                                                                \
+            test_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #actual, check_a_,  \
+                      #expected, check_e_);                                                      \
+    } while (0)
+
+/* An iocph status: prints the message of what came back. */
+#define CHECK_STATUS(call, expected)                                                             \
+    do {                                                                                         \
+        int32_t check_s_ = (call);                                                               \
+        int32_t check_x_ = (expected);                                                           \
+        if (check_s_ != check_x_)                                                                \
+            test_fail(__FILE__, __LINE__, "%s returned %d (%s), expected %d (%s)", #call,        \
+                      (int)check_s_, iocph_status_message(check_s_), (int)check_x_,              \
+                      iocph_status_message(check_x_));                                           \
+    } while (0)
+
+#define CHECK_OK(call) CHECK_STATUS(call, IOCPH_OK)
+
+static inline void test_skip(const char *why)
+{
+    printf("SKIPPED: %s\n", why);
+    fflush(stdout);
+    exit(TEST_SKIP);
+}
+
+/* ---- time and threads ---- */
+
+static inline uint64_t test_now_ms(void)
+{
+#ifdef _WIN32
+    return (uint64_t)GetTickCount64();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
+}
+
+static inline void test_sleep_ms(uint32_t ms)
+{
+#ifdef _WIN32
+    Sleep(ms);
+#else
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+#endif
+}
+
+typedef void (*test_thread_fn)(void *arg);
+
+typedef struct test_thread {
+#ifdef _WIN32
+    HANDLE handle;
+#else
+    pthread_t handle;
+#endif
+    test_thread_fn fn;
+    void *arg;
+} test_thread;
+
+#ifdef _WIN32
+static inline DWORD WINAPI test_thread_trampoline(LPVOID p)
+{
+    test_thread *t = (test_thread *)p;
+    t->fn(t->arg);
+    return 0;
+}
+#else
+static inline void *test_thread_trampoline(void *p)
+{
+    test_thread *t = (test_thread *)p;
+    t->fn(t->arg);
+    return NULL;
+}
+#endif
+
+/* t must stay valid until test_thread_join. */
+static inline void test_thread_start(test_thread *t, test_thread_fn fn, void *arg)
+{
+    t->fn = fn;
+    t->arg = arg;
+#ifdef _WIN32
+    t->handle = CreateThread(NULL, 0, test_thread_trampoline, t, 0, NULL);
+    if (!t->handle)
+        test_fail(__FILE__, __LINE__, "CreateThread failed");
+#else
+    if (pthread_create(&t->handle, NULL, test_thread_trampoline, t) != 0)
+        test_fail(__FILE__, __LINE__, "pthread_create failed");
+#endif
+}
+
+static inline void test_thread_join(test_thread *t)
+{
+#ifdef _WIN32
+    WaitForSingleObject(t->handle, INFINITE);
+    CloseHandle(t->handle);
+#else
+    pthread_join(t->handle, NULL);
+#endif
+}
+
+/* ---- watchdog: a test that hangs fails with a message instead of running into CTest's
+ * timeout ---- */
+
+static uint32_t test_watchdog_seconds;
+
+static inline void test_watchdog_main(void *arg)
+{
+    (void)arg;
+    test_sleep_ms(test_watchdog_seconds * 1000u);
+    fprintf(stderr, "FAILED: watchdog: the test did not finish within %u s\n",
+            test_watchdog_seconds);
+    fflush(stderr);
+#ifdef _WIN32
+    ExitProcess(1);
+#else
+    _exit(1);
+#endif
+}
+
+static inline void test_watchdog(uint32_t seconds)
+{
+    static test_thread watchdog;
+    test_watchdog_seconds = seconds;
+    test_thread_start(&watchdog, test_watchdog_main, NULL); /* never joined: exits the process */
+}
+
+/* Waits until *counter >= target, at most timeout_ms. Returns 1 if reached. */
+static inline int test_wait_count(_Atomic uint64_t *counter, uint64_t target, uint32_t timeout_ms)
+{
+    uint64_t deadline = test_now_ms() + timeout_ms;
+    while (atomic_load(counter) < target) {
+        if (test_now_ms() > deadline)
+            return 0;
+        test_sleep_ms(1);
+    }
+    return 1;
+}
+
+/* ---- temporary files ---- */
+
+/* A fresh, empty directory for this test; *dir receives its path (no trailing separator). */
+static inline void test_temp_dir(char *dir, size_t size, const char *name)
+{
+    static unsigned counter;
+#ifdef _WIN32
+    char base[MAX_PATH];
+    DWORD n = GetTempPathA(sizeof base, base);
+    if (n == 0 || n >= sizeof base)
+        test_fail(__FILE__, __LINE__, "GetTempPathA failed");
+    if (base[n - 1] == '\\')
+        base[n - 1] = '\0';
+    int len = snprintf(dir, size, "%s\\iocph-%s-%lu-%u", base, name,
+                       (unsigned long)GetCurrentProcessId(), counter++);
+    if (len < 0 || (size_t)len >= size)
+        test_fail(__FILE__, __LINE__, "path too long");
+    if (!CreateDirectoryA(dir, NULL))
+        test_fail(__FILE__, __LINE__, "CreateDirectoryA(%s) failed: %lu", dir, GetLastError());
+#else
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    int n = snprintf(dir, size, "%s/iocph-%s-%ld-%u", base, name, (long)getpid(), counter++);
+    if (n < 0 || (size_t)n >= size)
+        test_fail(__FILE__, __LINE__, "path too long");
+    if (mkdir(dir, 0700) != 0)
+        test_fail(__FILE__, __LINE__, "mkdir(%s) failed", dir);
+#endif
+}
+
+/* dir + separator + name. */
+static inline void test_path(char *out, size_t size, const char *dir, const char *name)
+{
+#ifdef _WIN32
+    int n = snprintf(out, size, "%s\\%s", dir, name);
+#else
+    int n = snprintf(out, size, "%s/%s", dir, name);
+#endif
+    if (n < 0 || (size_t)n >= size)
+        test_fail(__FILE__, __LINE__, "path too long");
+}
+
+static inline void test_write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        test_fail(__FILE__, __LINE__, "fopen(%s) failed", path);
+    if (size && fwrite(data, 1, size, f) != size)
+        test_fail(__FILE__, __LINE__, "fwrite(%s) failed", path);
+    fclose(f);
+}
+
+static inline void test_set_read_only(const char *path, int read_only)
+{
+#ifdef _WIN32
+    DWORD attrs = GetFileAttributesA(path);
+    attrs = read_only ? (attrs | FILE_ATTRIBUTE_READONLY) : (attrs & ~FILE_ATTRIBUTE_READONLY);
+    SetFileAttributesA(path, attrs);
+#else
+    chmod(path, read_only ? 0444 : 0644);
+#endif
+}
+
+static inline void test_remove_file(const char *path)
+{
+#ifdef _WIN32
+    test_set_read_only(path, 0);
+    DeleteFileA(path);
+#else
+    unlink(path);
+#endif
+}
+
+static inline void test_remove_dir(const char *path)
+{
+#ifdef _WIN32
+    RemoveDirectoryA(path);
+#else
+    rmdir(path);
+#endif
+}
+
+/* Running as root (Linux) ignores file permissions. */
+static inline int test_is_root(void)
+{
+#ifdef _WIN32
+    /* Wine keeps FILE_ATTRIBUTE_READONLY as Unix permission bits, which a root wineserver
+     * ignores: under Wine, treat the process like root (Windows itself enforces the attribute).
+     * ntdll exports wine_get_version only under Wine. */
+    HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+    return ntdll && GetProcAddress(ntdll, "wine_get_version") != NULL;
+#else
+    return geteuid() == 0;
+#endif
+}
+
+static inline int test_is_linux(void)
+{
+#ifdef _WIN32
+    return 0;
+#else
+    return 1;
+#endif
+}
+
+/* ---- ports ---- */
+
+/* Creates a port; exits "skipped" where the native backend can't run at all (io_uring disabled
+ * by sysctl or seccomp: the epoll fallback is another issue). */
+static inline void test_create_port_at(const iocph_port_options *o, iocph_port_t *port,
+                                       const char *file, int line)
+{
+    int32_t rc = iocph_port_create(o, port);
+    if (rc == IOCPH_E_UNSUPPORTED)
+        test_skip("the native backend can't be set up here");
+    if (rc != IOCPH_OK || *port == 0)
+        test_fail(file, line, "iocph_port_create returned %d (%s)", (int)rc,
+                  iocph_status_message(rc));
+}
+#define test_create_port(o, port) test_create_port_at(o, port, __FILE__, __LINE__)
+
+static inline iocph_port_t test_port_pull(uint32_t workers)
+{
+    iocph_port_options o;
+    CHECK_OK(iocph_port_options_init(&o));
+    o.worker_threads = workers;
+    iocph_port_t port = 0;
+    test_create_port(&o, &port);
+    return port;
+}
+
+/* Helpers that fail report the caller's file:line. */
+#define CHECK_AT(cond, file, line)                                                               \
+    do {                                                                                         \
+        if (!(cond))                                                                             \
+            test_fail(file, line, "%s", #cond);                                                  \
+    } while (0)
+
+/* Dequeues exactly one completion (pull mode), failing the test after timeout_ms. */
+static inline iocph_completion test_dequeue_one_at(iocph_port_t port, uint32_t timeout_ms,
+                                                   const char *file, int line)
+{
+    iocph_completion c;
+    memset(&c, 0, sizeof c);
+    uint32_t n = 0;
+    int32_t rc = iocph_port_dequeue(port, &c, 1, timeout_ms, &n);
+    if (rc != IOCPH_OK || n != 1)
+        test_fail(file, line, "dequeue returned %d (%s), count %u", (int)rc,
+                  iocph_status_message(rc), n);
+    return c;
+}
+#define test_dequeue_one(port, timeout_ms) test_dequeue_one_at(port, timeout_ms, __FILE__, __LINE__)
+
+/* Checks that nothing arrives within ms (pull mode). */
+static inline void test_expect_nothing_at(iocph_port_t port, uint32_t ms, const char *file,
+                                          int line)
+{
+    iocph_completion c;
+    uint32_t n = 99;
+    int32_t rc = iocph_port_dequeue(port, &c, 1, ms, &n);
+    if (rc != IOCPH_E_TIMEOUT || n != 0)
+        test_fail(file, line,
+                  "expected no completion, dequeue returned %d, count %u (user_data %llu, "
+                  "result %lld)",
+                  (int)rc, n, n ? (unsigned long long)c.user_data : 0ull,
+                  n ? (long long)c.result : 0ll);
+}
+#define test_expect_nothing(port, ms) test_expect_nothing_at(port, ms, __FILE__, __LINE__)
+
+/* A port with nothing in flight and no handle open. */
+static inline void test_check_stats_idle_at(iocph_port_t port, const char *file, int line)
+{
+    iocph_port_stats s;
+    memset(&s, 0, sizeof s);
+    s.size = sizeof s;
+    int32_t rc = iocph_port_get_stats(port, &s);
+    if (rc != IOCPH_OK || s.ops_in_flight != 0 || s.handles_open != 0)
+        test_fail(file, line, "stats: rc %d, ops_in_flight %llu, handles_open %llu", (int)rc,
+                  (unsigned long long)s.ops_in_flight, (unsigned long long)s.handles_open);
+}
+#define test_check_stats_idle(port) test_check_stats_idle_at(port, __FILE__, __LINE__)
+
+#endif
