@@ -38,8 +38,6 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
     private int _disposeState; // 0 live, 1 disposing or disposed
     private Task? _disposeTask;
 
-    static CompletionPort() => NativeLibraryResolver.EnsureRegistered();
-
     /// <summary>Creates a port with the default options.</summary>
     /// <exception cref="PlatformNotSupportedException">The default backend can't be set up here.</exception>
     public CompletionPort()
