@@ -201,15 +201,16 @@ function Invoke-Binding-Check {
     if ($LASTEXITCODE -eq 0) { Add-Suite 'binding check' 1 0 0 } else { Add-Suite 'binding check' 0 1 0 'regenerating changes files: run ./build.sh generate' }
 }
 
-function Invoke-Managed-Tests-Linux {
-    Write-Step 'Managed tests on Linux (io_uring)'
-    $xml = Join-Path $Results 'managed-linux.xml'
+# The managed tests on the host: Linux (io_uring) or, on a Windows host, IOCP.
+function Invoke-Managed-Tests-Host([string] $Label) {
+    Write-Step "Managed tests: $Label"
+    $xml = Join-Path $Results 'managed-host.xml'
     Remove-Item -Force -ErrorAction SilentlyContinue $xml
     & dotnet build $TestProject -c $Configuration --nologo -v:q
-    $exe = Join-Path $Root "tests/IocpHybrid.Tests/bin/$Configuration/net10.0/IocpHybrid.Tests"
+    $exe = Join-Path $Root "tests/IocpHybrid.Tests/bin/$Configuration/net10.0/IocpHybrid.Tests$(if ($OnLinux) { '' } else { '.exe' })"
     $PSNativeCommandUseErrorActionPreference = $false
     & $exe -result-xml $xml -noColor -noLogo
-    Read-XunitXml 'managed linux (io_uring)' $xml $LASTEXITCODE
+    Read-XunitXml "managed $Label" $xml $LASTEXITCODE
 }
 
 function Invoke-Managed-Tests-Wine {
@@ -227,14 +228,21 @@ function Invoke-Managed-Tests-Wine {
 function Invoke-AllTests([bool] $WithWine) {
     New-Item -ItemType Directory -Force -Path $Results | Out-Null
     Install-Prerequisites $WithWine
-    if ($WithWine) { Initialize-WinePrefix }
-    Invoke-Native-Tests 'linux-x64' 'io_uring'
-    # The same tests with every io_uring feature fallback forced (as on an older kernel).
-    Invoke-Native-Tests 'linux-x64' 'io_uring compat' @{ IOCPH_IO_URING_COMPAT = '1' }
-    if ($WithWine) { Invoke-Native-Tests 'win-x64' 'iocp (wine)' }
-    Invoke-Binding-Check
-    Invoke-Managed-Tests-Linux
-    if ($WithWine) { Invoke-Managed-Tests-Wine }
+    if (-not $OnLinux) {
+        # A Windows host: the real IOCP backend, no Wine.
+        Invoke-Native-Tests 'win-x64-msvc' 'iocp'
+        Invoke-Binding-Check
+        Invoke-Managed-Tests-Host 'windows (iocp)'
+    } else {
+        if ($WithWine) { Initialize-WinePrefix }
+        Invoke-Native-Tests 'linux-x64' 'io_uring'
+        # The same tests with every io_uring feature fallback forced (as on an older kernel).
+        Invoke-Native-Tests 'linux-x64' 'io_uring compat' @{ IOCPH_IO_URING_COMPAT = '1' }
+        if ($WithWine) { Invoke-Native-Tests 'win-x64' 'iocp (wine)' }
+        Invoke-Binding-Check
+        Invoke-Managed-Tests-Host 'linux (io_uring)'
+        if ($WithWine) { Invoke-Managed-Tests-Wine }
+    }
 
     Write-Host ''
     Write-Host 'Test suites:'
