@@ -67,6 +67,11 @@ public static class TestSupport
     /// read-only attribute to Unix permissions, which root ignores; Wine reports the Unix user name).
     /// </summary>
     public static bool RunningAsRoot => Environment.UserName == "root";
+
+    /// <summary>A sysfs attribute with no store method: opening it for writing fails even for root.</summary>
+    public const string SysfsReadOnlyFile = "/sys/kernel/notes";
+
+    public static bool HasSysfsReadOnlyFile => OperatingSystem.IsLinux() && File.Exists(SysfsReadOnlyFile);
 }
 
 /// <summary>A directory under the temp path, deleted on dispose.</summary>
