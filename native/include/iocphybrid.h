@@ -91,7 +91,16 @@ typedef enum iocph_status {
     IOCPH_E_TOO_MANY_HANDLES = -20017, /* process or system handle limit reached */
     IOCPH_E_NOTPENDING = -20018,   /* cancel of an operation that is no longer in flight */
     IOCPH_E_WRONGTHREAD = -20019,  /* shutdown/destroy called from the port's own callback */
-    IOCPH_E_IS_DIRECTORY = -20020  /* the path names a directory */
+    IOCPH_E_IS_DIRECTORY = -20020, /* the path names a directory */
+    IOCPH_E_CONNECTION_REFUSED = -20021,
+    IOCPH_E_CONNECTION_RESET = -20022,   /* the peer reset the connection */
+    IOCPH_E_CONNECTION_ABORTED = -20023, /* the local system aborted the connection */
+    IOCPH_E_ADDRESS_IN_USE = -20024,
+    IOCPH_E_ADDRESS_NOT_AVAILABLE = -20025, /* no such local address */
+    IOCPH_E_HOST_UNREACHABLE = -20026,
+    IOCPH_E_NETWORK_UNREACHABLE = -20027,
+    IOCPH_E_MESSAGE_TOO_LARGE = -20028,  /* a datagram larger than the protocol allows */
+    IOCPH_E_NOT_CONNECTED = -20029
 } iocph_status;
 
 /* A static, English, never-NULL message for a status code ("unknown status" for others). */
@@ -111,7 +120,8 @@ typedef uint64_t iocph_op_t;     /* one operation in flight, for iocph_op_cancel
 
 typedef enum iocph_completion_flags {
     IOCPH_COMPLETION_NONE = 0,
-    IOCPH_COMPLETION_POSTED = 1 /* a packet from iocph_port_post: result is the posted value */
+    IOCPH_COMPLETION_POSTED = 1,   /* a packet from iocph_port_post: result is the posted value */
+    IOCPH_COMPLETION_TRUNCATED = 2 /* a datagram was longer than the buffer: the rest is lost */
 } iocph_completion_flags;
 
 /* One completed operation or posted packet. 32 bytes, the same on every platform. */
@@ -326,6 +336,148 @@ IOCPH_API int32_t iocph_pipe_read(iocph_handle_t read_end, void *buffer, uint32_
  * IOCPH_E_BROKEN_PIPE if the read end was closed. Never raises SIGPIPE. */
 IOCPH_API int32_t iocph_pipe_write(iocph_handle_t write_end, const void *buffer, uint32_t length,
                                    uint64_t user_data, iocph_op_t *op);
+
+/* ---------------------------------------------------------------------------------------------
+ * Sockets: TCP and UDP over IPv4 and IPv6. Every socket is a handle of the port it was made on;
+ * iocph_handle_close, iocph_op_cancel and iocph_handle_cancel_all work on it as on any handle.
+ *
+ * Per-operation timeouts: every socket operation takes timeout_ms (0 = none). An operation still
+ * in flight when it expires completes with IOCPH_E_TIMEOUT (io_uring: a linked timeout; IOCP: the
+ * port's timer cancels it). Bytes a timed-out send may already have passed to the kernel are not
+ * reported; treat the connection as broken.
+ * ------------------------------------------------------------------------------------------ */
+
+typedef enum iocph_address_family {
+    IOCPH_AF_UNSPEC = 0,
+    IOCPH_AF_INET = 4,  /* IPv4 */
+    IOCPH_AF_INET6 = 6  /* IPv6 */
+} iocph_address_family;
+
+/* An IP endpoint, the same 24 bytes on every platform. */
+typedef struct iocph_endpoint {
+    uint16_t family;     /* iocph_address_family */
+    uint16_t port;       /* host byte order */
+    uint32_t scope_id;   /* IPv6 scope (interface index), else 0 */
+    uint8_t address[16]; /* network byte order: IPv4 in the first 4 bytes, IPv6 all 16 */
+} iocph_endpoint;
+
+/* One buffer of a gather send or scatter receive. */
+typedef struct iocph_buffer {
+    void *data;
+    uint32_t length;
+    uint32_t reserved; /* must be 0 */
+} iocph_buffer;
+
+/* The most buffers one gather send / scatter receive takes (the array is copied at the call). */
+#define IOCPH_MAX_BUFFERS 16
+
+typedef enum iocph_socket_flags {
+    IOCPH_SOCKET_NONE = 0,
+    IOCPH_SOCKET_REUSE_ADDRESS = 0x1, /* SO_REUSEADDR before bind */
+    IOCPH_SOCKET_DUAL_MODE = 0x2      /* IPv6 sockets also take IPv4 (IPV6_V6ONLY off) */
+} iocph_socket_flags;
+
+/*
+ * Creates a TCP socket bound to `local` (port 0: the system picks one; iocph_socket_get_endpoint
+ * tells which) and listening with `backlog` (<= 0: the system maximum).
+ * Errors: IOCPH_E_INVALID_ARGUMENT, IOCPH_E_ADDRESS_IN_USE, IOCPH_E_ADDRESS_NOT_AVAILABLE,
+ * IOCPH_E_ACCESS_DENIED, IOCPH_E_BADHANDLE (port), IOCPH_E_SHUTDOWN, IOCPH_E_TOO_MANY_HANDLES.
+ */
+IOCPH_API int32_t iocph_tcp_listen(iocph_port_t port, const iocph_endpoint *local, int32_t backlog,
+                                   uint32_t flags, uint64_t key, iocph_handle_t *listener);
+
+/* What an accept fills in when it completes. */
+typedef struct iocph_accept_result {
+    iocph_handle_t socket;  /* the accepted connection, owned by the caller (close it) */
+    iocph_endpoint remote;  /* the peer's endpoint */
+} iocph_accept_result;
+
+/*
+ * Accepts one connection (Windows: AcceptEx on a pre-created overlapped socket, then
+ * SO_UPDATE_ACCEPT_CONTEXT; Linux: io_uring accept). Several accepts may be outstanding.
+ * `result` must stay valid until the completion; on result 0 it holds the new socket, associated
+ * with the listener's port under `key`. A cancelled, timed-out or failed accept leaves no socket.
+ */
+IOCPH_API int32_t iocph_tcp_accept(iocph_handle_t listener, uint64_t key,
+                                   iocph_accept_result *result, uint32_t timeout_ms,
+                                   uint64_t user_data, iocph_op_t *op);
+
+/*
+ * Creates a TCP socket and connects it to `remote` (Windows: ConnectEx after binding; Linux:
+ * io_uring connect), bound first to `local` if not NULL. *socket is the new handle at once,
+ * owned by the caller in every case (close it also when the connect fails). Completion result:
+ * 0, or IOCPH_E_CONNECTION_REFUSED, IOCPH_E_HOST_UNREACHABLE, IOCPH_E_NETWORK_UNREACHABLE,
+ * IOCPH_E_TIMEOUT, IOCPH_E_CANCELED, ...
+ */
+IOCPH_API int32_t iocph_tcp_connect(iocph_port_t port, const iocph_endpoint *remote,
+                                    const iocph_endpoint *local, uint64_t key,
+                                    uint32_t timeout_ms, uint64_t user_data,
+                                    iocph_handle_t *socket, iocph_op_t *op);
+
+/*
+ * Sends `length` bytes on a connected TCP socket; completes only when all of them are sent (short
+ * sends continue inside the library) or on error. Never raises SIGPIPE.
+ * Errors at completion: IOCPH_E_CONNECTION_RESET, IOCPH_E_CONNECTION_ABORTED, IOCPH_E_BROKEN_PIPE
+ * (after iocph_socket_shutdown_send or the peer closed), IOCPH_E_TIMEOUT, IOCPH_E_CANCELED.
+ */
+IOCPH_API int32_t iocph_socket_send(iocph_handle_t socket, const void *buffer, uint32_t length,
+                                    uint32_t timeout_ms, uint64_t user_data, iocph_op_t *op);
+
+/* Receives 1..length bytes. Result 0: the peer closed its sending side in order. */
+IOCPH_API int32_t iocph_socket_receive(iocph_handle_t socket, void *buffer, uint32_t length,
+                                       uint32_t timeout_ms, uint64_t user_data, iocph_op_t *op);
+
+/* Gather send of 1..IOCPH_MAX_BUFFERS buffers (WSASend with WSABUFs / sendmsg with iovecs): the
+ * array is copied before the function returns, the memory it points to must stay valid until the
+ * completion. Completes when every byte is sent. */
+IOCPH_API int32_t iocph_socket_send_gather(iocph_handle_t socket, const iocph_buffer *buffers,
+                                           uint32_t count, uint32_t timeout_ms,
+                                           uint64_t user_data, iocph_op_t *op);
+
+/* Scatter receive into 1..IOCPH_MAX_BUFFERS buffers (filled in order). Result 0: peer closed. */
+IOCPH_API int32_t iocph_socket_receive_scatter(iocph_handle_t socket, const iocph_buffer *buffers,
+                                               uint32_t count, uint32_t timeout_ms,
+                                               uint64_t user_data, iocph_op_t *op);
+
+/* Half-close: shuts down the sending side (the peer's receive returns 0). Synchronous. */
+IOCPH_API int32_t iocph_socket_shutdown_send(iocph_handle_t socket);
+
+typedef enum iocph_endpoint_kind { IOCPH_ENDPOINT_LOCAL = 0, IOCPH_ENDPOINT_REMOTE = 1 } iocph_endpoint_kind;
+
+/* The socket's local or remote endpoint (IOCPH_E_NOT_CONNECTED for the remote of an unconnected
+ * socket). */
+IOCPH_API int32_t iocph_socket_get_endpoint(iocph_handle_t socket, int32_t which,
+                                            iocph_endpoint *endpoint);
+
+typedef enum iocph_socket_option {
+    IOCPH_SOCKOPT_NO_DELAY = 1,       /* TCP_NODELAY: 0/1 */
+    IOCPH_SOCKOPT_KEEP_ALIVE = 2,     /* SO_KEEPALIVE: 0/1 */
+    IOCPH_SOCKOPT_SEND_BUFFER = 3,    /* SO_SNDBUF: bytes (Linux reports double what was set) */
+    IOCPH_SOCKOPT_RECEIVE_BUFFER = 4, /* SO_RCVBUF: bytes (likewise) */
+    IOCPH_SOCKOPT_LINGER = 5,         /* SO_LINGER: seconds, -1 = off; 0 = reset on close */
+    IOCPH_SOCKOPT_REUSE_ADDRESS = 6   /* SO_REUSEADDR: 0/1 */
+} iocph_socket_option;
+
+/* Sets / reads an option. IOCPH_E_INVALID_ARGUMENT for an unknown option or a value out of range,
+ * IOCPH_E_UNSUPPORTED for a TCP option on a UDP socket. */
+IOCPH_API int32_t iocph_socket_set_option(iocph_handle_t socket, int32_t option, int32_t value);
+IOCPH_API int32_t iocph_socket_get_option(iocph_handle_t socket, int32_t option, int32_t *value);
+
+/* Creates a UDP socket bound to `local` (port 0: any). */
+IOCPH_API int32_t iocph_udp_bind(iocph_port_t port, const iocph_endpoint *local, uint32_t flags,
+                                 uint64_t key, iocph_handle_t *socket);
+
+/* Sends one datagram (`remote` is copied). Result: bytes sent; IOCPH_E_MESSAGE_TOO_LARGE. */
+IOCPH_API int32_t iocph_udp_send_to(iocph_handle_t socket, const void *buffer, uint32_t length,
+                                    const iocph_endpoint *remote, uint32_t timeout_ms,
+                                    uint64_t user_data, iocph_op_t *op);
+
+/* Receives one datagram; `remote` (valid until the completion) receives the sender. Result: bytes
+ * stored; when the datagram was longer than `length`, the rest is discarded and the completion
+ * carries IOCPH_COMPLETION_TRUNCATED. */
+IOCPH_API int32_t iocph_udp_receive_from(iocph_handle_t socket, void *buffer, uint32_t length,
+                                         iocph_endpoint *remote, uint32_t timeout_ms,
+                                         uint64_t user_data, iocph_op_t *op);
 
 #ifdef __cplusplus
 }
