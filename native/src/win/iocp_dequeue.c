@@ -17,6 +17,20 @@ uint32_t iocph__win_packet(iocph__port *port, const OVERLAPPED_ENTRY *packet,
         return 1;
     }
 
+    if (iocph__win_is_socket_op(op->kind)) {
+        /* WSAGetOverlappedResult gives Winsock's codes (WSAECONNRESET, WSAEMSGSIZE) where
+         * GetOverlappedResult would give the Win32 translation of the NTSTATUS. Internal 0 and a
+         * synchronous outcome re-posted by the backend: the error is in the op's ext. */
+        DWORD error = iocph__win_ext(op)->sync_error;
+        if (op->ov.Internal != 0) {
+            DWORD ignored, flags;
+            error = WSAGetOverlappedResult((SOCKET)op->handle->os, &op->ov, &ignored, FALSE, &flags)
+                        ? 0
+                        : (DWORD)WSAGetLastError();
+        }
+        return iocph__win_sock_packet(op, error, packet->dwNumberOfBytesTransferred, entry);
+    }
+
     /* KEY_IO: the OS is done with the OVERLAPPED. GetQueuedCompletionStatusEx does not turn the
      * NTSTATUS in ov.Internal into a Win32 error; GetOverlappedResult (no wait, no system call)
      * does, and the handle is still open: the op holds a reference on it. */
