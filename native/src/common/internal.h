@@ -95,6 +95,8 @@ struct iocph__op {
     iocph__op *next;     /* free for the backend to use while the op is in flight (queues) */
     iocph__op_socket *sock; /* socket ops only; kept with the slot once allocated */
     void *backend_data;  /* free for the backend to use while the op is in flight */
+    uint32_t completion_flags; /* iocph_completion_flags the backend adds before iocph__op_finish
+                                  (IOCPH_COMPLETION_TRUNCATED); 0 when the op is allocated */
 };
 
 /* The op's public value: generation in the high half, pool index in the low half. */
@@ -232,13 +234,17 @@ void iocph__pool_destroy(iocph__op_pool *pool);
 iocph__op *iocph__op_alloc(iocph__port *port);
 /* Returns an op to the pool: bumps its generation so its public value goes stale. */
 void iocph__op_free(iocph__op *op);
+/* The op's socket block (iocph__op_socket + backend->op_ext_size bytes), allocated zeroed the
+ * first time the slot serves a socket op and kept with the slot (freed with the pool). Returns
+ * NULL when out of memory. */
+iocph__op_socket *iocph__op_socket_get(iocph__op *op);
 /* Finds the live op behind a public value and returns it with op->lock held (the caller unlocks
  * with iocph__spin_unlock), or NULL if the value is stale or forged. */
 iocph__op *iocph__op_lock_live(iocph__port *port, iocph_op_t value);
 
 /* ---- what backends call (implemented in common/) ---- */
 
-/* Fills *entry from op and the outcome, returns op to the pool and releases its handle
+/* Fills *entry from op and the outcome (flags: op->completion_flags), returns op to the pool and releases its handle
  * reference (which may close the OS handle). Does not touch ops_in_flight: iocph__deliver or the
  * pull queue does, once the user has the completion. */
 void iocph__op_finish(iocph__op *op, int64_t result, int32_t os_error, iocph_completion *entry);
