@@ -57,16 +57,27 @@ int iocph__win_socket_family(iocph__handle *handle, DWORD *error)
     int family = atomic_load_explicit(&wh->family, memory_order_relaxed);
     if (family)
         return family;
-    /* WSAPROTOCOL_INFOW knows the family of any socket, bound or not. Racing callers store the
-     * same value. */
-    WSAPROTOCOL_INFOW info;
-    int len = (int)sizeof info;
-    if (getsockopt((SOCKET)handle->os, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) != 0) {
-        *error = (DWORD)WSAGetLastError();
+    /* A bound socket (a listener always is) names its family in its address. The protocol
+     * info would cover unbound sockets too, but Wine 8 leaves its iAddressFamily 0. */
+    SOCKADDR_STORAGE local;
+    int len = (int)sizeof local;
+    if (getsockname((SOCKET)handle->os, (struct sockaddr *)&local, &len) == 0) {
+        family = local.ss_family;
+    } else {
+        WSAPROTOCOL_INFOW info;
+        len = (int)sizeof info;
+        if (getsockopt((SOCKET)handle->os, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len))
+            family = 0;
+        else
+            family = info.iAddressFamily;
+    }
+    if (family != AF_INET && family != AF_INET6) {
+        *error = WSAEAFNOSUPPORT;
         return 0;
     }
-    atomic_store_explicit(&wh->family, info.iAddressFamily, memory_order_relaxed);
-    return info.iAddressFamily;
+    /* Racing callers store the same value. */
+    atomic_store_explicit(&wh->family, family, memory_order_relaxed);
+    return family;
 }
 
 /* Every TCP socket of the base provider returns the same pointers, so one fetch serves all. */
