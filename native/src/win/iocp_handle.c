@@ -24,13 +24,17 @@ int32_t iocph__win_handle_attach(iocph__port *port, iocph__handle *handle)
     }
     /* No completion event on the handle itself: nobody waits on it, only on the port. */
     UCHAR modes = FILE_SKIP_SET_EVENT_ON_HANDLE;
-    /* Pipes and sockets skip the packet of an I/O that succeeds at once (data already there, room in the
+    /* Pipes skip the packet of an I/O that succeeds at once (data already there, room in the
      * buffer): a pipe write then sends its next chunk without a round trip through the port.
-     * Sockets (no layered service providers here, whose non-IFS handles would make the mode
-     * unsafe) finish a receive with data waiting, or a send with room, without a round trip.
-     * Files do not: Wine pends every file read anyway, and on Windows a skipped packet would
-     * only be replaced by the backend's own post. */
-    if (is_pipe(handle) || iocph__win_is_socket_kind(handle->kind))
+     * TCP sockets do too, a receive with data waiting or a send with room, unless a layered
+     * provider without IFS handles sits under them (the mode is unsafe then, as libuv and .NET
+     * know). UDP sockets do not: a datagram too long for the buffer ends with a warning status
+     * (STATUS_BUFFER_OVERFLOW, WSAEMSGSIZE), which Windows does not count as a success to skip
+     * while Wine skips it; without the mode both queue its packet (iocp_sock_io.c). Files do
+     * not: Wine pends every file read anyway, and on Windows a skipped packet would only be
+     * replaced by the backend's own post. */
+    bool tcp = handle->kind == IOCPH__KIND_TCP || handle->kind == IOCPH__KIND_TCP_LISTENER;
+    if (is_pipe(handle) || (tcp && iocph__win_socket_is_ifs((SOCKET)handle->os)))
         modes |= FILE_SKIP_COMPLETION_PORT_ON_SUCCESS;
     if (SetFileCompletionNotificationModes(os, modes))
         wh->skip_on_success = (modes & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS) != 0;

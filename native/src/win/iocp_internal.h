@@ -151,6 +151,9 @@ int32_t iocph__win_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t *w
 /* WSAStartup, once per process (never undone: sockets may outlive any one port). */
 int32_t iocph__win_winsock_init(void);
 int32_t iocph__win_socket_create(iocph__port *port, int family, int type, intptr_t *os);
+/* True when the socket's provider hands out IFS handles (no layered provider in the way): only
+ * then may it skip completion packets on success. */
+bool iocph__win_socket_is_ifs(SOCKET s);
 /* The socket's address family, cached in its handle. 0 on error (*error set). */
 int iocph__win_socket_family(iocph__handle *handle, DWORD *error);
 /* AcceptEx, ConnectEx and GetAcceptExSockaddrs, fetched once through WSAIoctl

@@ -2,9 +2,14 @@
  * WSASend / WSARecv over WSABUF arrays, WSASendTo / WSARecvFrom, with the op's timeout armed
  * around each of them.
  *
- * The exactly-once rule for sockets (sockets skip the packet of an I/O that succeeds at once):
+ * The exactly-once rule for sockets:
  *   FALSE + WSA_IO_PENDING        a packet will arrive;
- *   TRUE                          no packet: the outcome is re-posted as a KEY_IO packet;
+ *   TRUE                          a packet arrives too, unless the socket skips completion
+ *                                 packets on success (TCP): then the outcome is re-posted as a
+ *                                 KEY_IO packet;
+ *   FALSE + a warning status      (ov.Internal 0x8xxxxxxx: a datagram truncated at once) the
+ *                                 I/O manager queues a packet as for a success; UDP sockets
+ *                                 never skip, so it always arrives (seen under Wine);
  *   FALSE + any other error       no packet (as libuv and .NET rely on): the error is the op's
  *                                 outcome and is re-posted the same way (ext->sync_error).
  * Unlike files and pipes, no error the socket call reports is a refusal: reset, shut down,
@@ -102,6 +107,9 @@ static int32_t issue_connect(iocph__op *op, BOOL *ok, DWORD *bytes)
     return IOCPH_OK;
 }
 
+/* An NTSTATUS of severity "warning" (STATUS_BUFFER_OVERFLOW): neither success nor error. */
+static bool is_warning(ULONG_PTR status) { return ((uint32_t)status >> 30) == 2; }
+
 /* Calls the op's Winsock function. Returns < 0 when nothing was started (no completion is due),
  * else 0 with *error = ERROR_IO_PENDING (a packet will come), 0 (finished at once, *bytes), or
  * the Winsock error the call finished with at once. */
@@ -151,13 +159,15 @@ static int32_t issue(iocph__op *op, DWORD *error, DWORD *bytes)
     }
     if (rc < 0)
         return rc;
+    const iocph__win_handle *wh = op->handle->backend_data;
     if (ok) {
-        const iocph__win_handle *wh = op->handle->backend_data;
         /* Without skip-on-success the packet is queued all the same. */
         *error = wh->skip_on_success ? 0 : ERROR_IO_PENDING;
         return IOCPH_OK;
     }
     *error = (DWORD)WSAGetLastError(); /* WSA_IO_PENDING == ERROR_IO_PENDING */
+    if (*error != ERROR_IO_PENDING && !wh->skip_on_success && is_warning(op->ov.Internal))
+        *error = ERROR_IO_PENDING; /* finished, but its packet is queued: see the top */
     return IOCPH_OK;
 }
 

@@ -51,6 +51,15 @@ int32_t iocph__win_socket_create(iocph__port *port, int family, int type, intptr
     return IOCPH_OK;
 }
 
+bool iocph__win_socket_is_ifs(SOCKET s)
+{
+    WSAPROTOCOL_INFOW info;
+    int len = (int)sizeof info;
+    if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) != 0)
+        return false; /* unknown: the safe answer */
+    return (info.dwServiceFlags1 & XP1_IFS_HANDLES) != 0;
+}
+
 int iocph__win_socket_family(iocph__handle *handle, DWORD *error)
 {
     iocph__win_handle *wh = handle->backend_data;
