@@ -4,14 +4,15 @@
  * whatever order the port delivers them (pull mode, batches). */
 #include "test_util.h"
 
-enum { N = 1000, ACCEPTS = 16, MSG = 8 };
+/* MSG_LEN, not MSG: windows.h declares a MSG type. */
+enum { N = 1000, ACCEPTS = 16, MSG_LEN = 8 };
 enum { T_CONNECT = 1, T_ACCEPT, T_CSEND, T_SRECV, T_SSEND, T_CRECV };
 
 #define UD(tag, i) (((uint64_t)(tag) << 32) | (uint32_t)(i))
 
 static iocph_handle_t clients[N], servers[N];
 static iocph_accept_result accepts[N];
-static uint8_t csend[N][MSG], crecv[N][MSG], sbuf[N][MSG];
+static uint8_t csend[N][MSG_LEN], crecv[N][MSG_LEN], sbuf[N][MSG_LEN];
 
 int main(void)
 {
@@ -52,15 +53,15 @@ int main(void)
             case T_CONNECT:
                 CHECK_EQ(c->key, 200);
                 memcpy(csend[i], &i, sizeof i);
-                memset(csend[i] + sizeof i, 0x5A, MSG - sizeof i);
-                CHECK_OK(iocph_socket_receive(clients[i], crecv[i], MSG, 0, UD(T_CRECV, i), NULL));
-                CHECK_OK(iocph_socket_send(clients[i], csend[i], MSG, 0, UD(T_CSEND, i), NULL));
+                memset(csend[i] + sizeof i, 0x5A, MSG_LEN - sizeof i);
+                CHECK_OK(iocph_socket_receive(clients[i], crecv[i], MSG_LEN, 0, UD(T_CRECV, i), NULL));
+                CHECK_OK(iocph_socket_send(clients[i], csend[i], MSG_LEN, 0, UD(T_CSEND, i), NULL));
                 break;
             case T_ACCEPT:
                 CHECK_EQ(c->key, 7); /* the listener's key */
                 CHECK(accepts[i].socket != 0);
                 servers[accepted] = accepts[i].socket;
-                CHECK_OK(iocph_socket_receive(servers[accepted], sbuf[accepted], MSG, 0,
+                CHECK_OK(iocph_socket_receive(servers[accepted], sbuf[accepted], MSG_LEN, 0,
                                               UD(T_SRECV, accepted), NULL));
                 accepted++;
                 if (accepts_started < N) {
@@ -71,16 +72,16 @@ int main(void)
                 break;
             case T_CSEND:
             case T_SSEND:
-                CHECK_EQ(c->result, MSG);
+                CHECK_EQ(c->result, MSG_LEN);
                 break;
             case T_SRECV:
                 CHECK_EQ(c->key, 100);
-                CHECK_EQ(c->result, MSG); /* 8 bytes on loopback arrive in one segment */
-                CHECK_OK(iocph_socket_send(servers[i], sbuf[i], MSG, 0, UD(T_SSEND, i), NULL));
+                CHECK_EQ(c->result, MSG_LEN); /* 8 bytes on loopback arrive in one segment */
+                CHECK_OK(iocph_socket_send(servers[i], sbuf[i], MSG_LEN, 0, UD(T_SSEND, i), NULL));
                 break;
             default: /* T_CRECV */
-                CHECK_EQ(c->result, MSG);
-                CHECK(memcmp(crecv[i], csend[i], MSG) == 0);
+                CHECK_EQ(c->result, MSG_LEN);
+                CHECK(memcmp(crecv[i], csend[i], MSG_LEN) == 0);
                 break;
             }
         }
