@@ -34,6 +34,8 @@ enum {
 #endif
 
 /* port->backend_data */
+typedef struct iocph__win_timers iocph__win_timers;
+
 typedef struct iocph__win_port {
     HANDLE iocp;
     iocph__thread *workers;    /* push mode: worker_count threads */
@@ -41,8 +43,8 @@ typedef struct iocph__win_port {
     OVERLAPPED_ENTRY *raw;     /* push mode: max_batch entries per worker */
     iocph_completion *batches; /* push mode: max_batch completions per worker */
     bool shutdown_posted;      /* pull mode: the sticky packet is in the port */
-    INIT_ONCE timers_once;     /* the timer queue is made by the first op with a timeout */
-    HANDLE timers;             /* per-op socket timeouts (iocp_timer.c); NULL until needed */
+    INIT_ONCE timers_once;     /* the timer thread is started by the first op with a timeout */
+    iocph__win_timers *timers; /* per-op socket timeouts (iocp_timer.c); NULL until then */
 } iocph__win_port;
 
 /* handle->backend_data */
@@ -66,7 +68,8 @@ typedef struct iocph__win_sock_ext {
     DWORD recv_flags;               /* WSARecv / WSARecvFrom in/out flags */
     DWORD sync_error;               /* a synchronous outcome re-posted as a KEY_IO packet */
     SOCKET accept_socket;           /* ACCEPT: the pre-created socket, INVALID_SOCKET if none */
-    HANDLE timer;                   /* the op's timeout timer, NULL if none */
+    uint64_t deadline;              /* timeout: iocph__now_ms() when it expires */
+    uint32_t heap_index;            /* timeout: place in the port's timer heap, or UINT32_MAX */
     _Atomic int timed_out;          /* set by the timer before it cancels the op */
     /* ACCEPT: local and remote address as AcceptEx writes them (each 16 bytes larger). */
     uint8_t accept_buf[2 * (sizeof(SOCKADDR_STORAGE) + 16)];
@@ -171,11 +174,10 @@ uint32_t iocph__win_sock_packet(iocph__op *op, DWORD error, DWORD bytes,
                                 iocph_completion *entry);
 
 /* ---- iocp_timer.c ---- */
-/* Arms op's timeout (op->sock->timeout_ms > 0) on the port's timer queue; on expiry the op is
+/* Arms op's timeout (op->sock->timeout_ms > 0) on the port's timer thread; on expiry the op is
  * marked timed out and cancelled. Called before the op's I/O is issued. */
 int32_t iocph__win_timer_arm(iocph__op *op);
-/* Deletes op's timer and waits for a running expiry to return; after this the timer can no
- * longer touch op. Never called from the timer callback. */
+/* Takes op's timeout out of the timer's reach; after this the timer can no longer touch op. */
 void iocph__win_timer_disarm(iocph__op *op);
 void iocph__win_timers_free(iocph__win_port *w);
 
