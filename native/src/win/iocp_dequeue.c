@@ -91,6 +91,7 @@ int32_t iocph__win_port_dequeue(iocph__port *port, iocph_completion *entries, ui
         }
         if (shutdown)
             return IOCPH_E_SHUTDOWN;
-        /* Only continued pipe writes came out: wait again for what is left of the timeout. */
+        /* Only continued pipe writes or socket sends came out: wait again for what is left of
+         * the timeout. */
     }
 }

@@ -221,17 +221,18 @@ int32_t iocph__win_sock_submit(iocph__op *op)
     uint32_t kind = op->kind;
     DWORD error, bytes;
     rc = issue(op, &error, &bytes);
-    if (rc == IOCPH_OK && error != ERROR_IO_PENDING)
-        rc = post_sync(op, error, bytes);
-    else if (rc == IOCPH_OK) {
+    if (rc == IOCPH_OK && error == ERROR_IO_PENDING) {
         recheck_pending(op, s, generation, kind);
         return IOCPH_OK;
     }
-    if (rc < 0) {
-        iocph__win_timer_disarm(op);
-        close_accept_socket(ext);
-    }
-    return rc; /* after a successful post_sync the op may already be finished: not touched */
+    if (rc == IOCPH_OK)
+        rc = post_sync(op, error, bytes);
+    if (rc == IOCPH_OK)
+        return IOCPH_OK; /* the op may already be finished and reused: not touched again */
+    /* Refused: nothing reached the port, so nothing will finish the op but the caller. */
+    iocph__win_timer_disarm(op);
+    close_accept_socket(ext);
+    return rc;
 }
 
 /* The accepted socket becomes a handle: it inherits the listener's properties, its peer comes
