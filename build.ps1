@@ -163,7 +163,7 @@ function Read-JUnit([string] $Name, [string] $Path) {
     Add-Suite $Name $passed $failed $skipped
 }
 
-# xunit.v3's XML (-xml / --report-xunit): <assembly total= passed= failed= skipped= errors=>.
+# xunit.v3's XML (-result-xml): <assembly total= passed= failed= skipped= errors=>.
 function Read-XunitXml([string] $Name, [string] $Path, [int] $ExitCode) {
     if (-not (Test-Path $Path)) { Add-Suite $Name 0 1 0 "no result file (exit code $ExitCode)"; return }
     [xml] $xml = Get-Content -Raw $Path
@@ -178,14 +178,19 @@ function Read-XunitXml([string] $Name, [string] $Path, [int] $ExitCode) {
     Add-Suite $Name $passed $failed $skipped
 }
 
-function Invoke-Native-Tests([string] $Preset, [string] $Label) {
+function Invoke-Native-Tests([string] $Preset, [string] $Label, [hashtable] $Environment = @{}) {
     Write-Step "Native tests: $Label"
-    $junit = Join-Path $Results "native-$Preset.xml"
+    $junit = Join-Path $Results ("native-$Label.xml" -replace '[^A-Za-z0-9_.-]', '_')
     Remove-Item -Force -ErrorAction SilentlyContinue $junit
     & cmake --preset $Preset | Out-Null
     & cmake --build --preset $Preset -j ([Environment]::ProcessorCount)
     $PSNativeCommandUseErrorActionPreference = $false
-    & ctest --preset $Preset -j 2 --output-junit $junit
+    foreach ($name in $Environment.Keys) { Set-Item "env:$name" $Environment[$name] }
+    try {
+        & ctest --preset $Preset -j 2 --output-junit $junit
+    } finally {
+        foreach ($name in $Environment.Keys) { Remove-Item "env:$name" -ErrorAction SilentlyContinue }
+    }
     Read-JUnit "native $Label" $junit
 }
 
@@ -203,7 +208,7 @@ function Invoke-Managed-Tests-Linux {
     & dotnet build $TestProject -c $Configuration --nologo -v:q
     $exe = Join-Path $Root "tests/IocpHybrid.Tests/bin/$Configuration/net10.0/IocpHybrid.Tests"
     $PSNativeCommandUseErrorActionPreference = $false
-    & $exe -xml $xml -noColor
+    & $exe -result-xml $xml -noColor -noLogo
     Read-XunitXml 'managed linux (io_uring)' $xml $LASTEXITCODE
 }
 
@@ -215,7 +220,7 @@ function Invoke-Managed-Tests-Wine {
     & dotnet publish $TestProject -c $Configuration -r win-x64 --self-contained -o $publish --nologo -v:q
     $PSNativeCommandUseErrorActionPreference = $false
     # Wine sees the Linux file system as drive Z:.
-    & $Wine64 (Join-Path $publish 'IocpHybrid.Tests.exe') -xml ('Z:' + $xml.Replace('/', '\')) -noColor
+    & $Wine64 (Join-Path $publish 'IocpHybrid.Tests.exe') -result-xml ('Z:' + $xml.Replace('/', '\')) -noColor -noLogo
     Read-XunitXml 'managed wine (iocp)' $xml $LASTEXITCODE
 }
 
@@ -224,6 +229,8 @@ function Invoke-AllTests([bool] $WithWine) {
     Install-Prerequisites $WithWine
     if ($WithWine) { Initialize-WinePrefix }
     Invoke-Native-Tests 'linux-x64' 'io_uring'
+    # The same tests with every io_uring feature fallback forced (as on an older kernel).
+    Invoke-Native-Tests 'linux-x64' 'io_uring compat' @{ IOCPH_IO_URING_COMPAT = '1' }
     if ($WithWine) { Invoke-Native-Tests 'win-x64' 'iocp (wine)' }
     Invoke-Binding-Check
     Invoke-Managed-Tests-Linux

@@ -4,6 +4,22 @@
 
 #include <stdlib.h>
 
+/* What a new thread runs: copied to the heap, freed by the thread once it has read it. */
+typedef struct thread_start {
+    void (*fn)(void *);
+    void *arg;
+} thread_start;
+
+static thread_start *thread_start_new(void (*fn)(void *), void *arg)
+{
+    thread_start *s = malloc(sizeof *s);
+    if (s) {
+        s->fn = fn;
+        s->arg = arg;
+    }
+    return s;
+}
+
 #ifdef _WIN32
 
 void iocph__mutex_init(iocph__mutex *m) { InitializeSRWLock(m); }
@@ -22,11 +38,6 @@ int iocph__cond_wait(iocph__cond *c, iocph__mutex *m, uint32_t timeout_ms)
     return SleepConditionVariableSRW(c, m, ms, 0) ? 0 : 1;
 }
 
-typedef struct thread_start {
-    void (*fn)(void *);
-    void *arg;
-} thread_start;
-
 static DWORD WINAPI thread_main(LPVOID p)
 {
     thread_start s = *(thread_start *)p;
@@ -37,11 +48,9 @@ static DWORD WINAPI thread_main(LPVOID p)
 
 int32_t iocph__thread_start(iocph__thread *t, void (*fn)(void *), void *arg)
 {
-    thread_start *s = malloc(sizeof *s);
+    thread_start *s = thread_start_new(fn, arg);
     if (!s)
         return IOCPH_E_NOMEM;
-    s->fn = fn;
-    s->arg = arg;
     *t = CreateThread(NULL, 0, thread_main, s, 0, NULL);
     if (!*t) {
         free(s);
@@ -111,11 +120,6 @@ int iocph__cond_wait(iocph__cond *c, iocph__mutex *m, uint32_t timeout_ms)
     return pthread_cond_timedwait(c, m, &ts) == 0 ? 0 : 1;
 }
 
-typedef struct thread_start {
-    void (*fn)(void *);
-    void *arg;
-} thread_start;
-
 static void *thread_main(void *p)
 {
     thread_start s = *(thread_start *)p;
@@ -126,11 +130,9 @@ static void *thread_main(void *p)
 
 int32_t iocph__thread_start(iocph__thread *t, void (*fn)(void *), void *arg)
 {
-    thread_start *s = malloc(sizeof *s);
+    thread_start *s = thread_start_new(fn, arg);
     if (!s)
         return IOCPH_E_NOMEM;
-    s->fn = fn;
-    s->arg = arg;
     if (pthread_create(t, NULL, thread_main, s) != 0) {
         free(s);
         return IOCPH_E_NOMEM;

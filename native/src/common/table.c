@@ -113,6 +113,31 @@ static slot *decode(uint64_t value, uint32_t *generation)
     return s;
 }
 
+typedef enum state_change {
+    TAKE_LIVE,   /* one more reference, only while not closing */
+    TAKE_ANY,    /* one more reference, closing or not */
+    MARK_CLOSING /* set the closing bit */
+} state_change;
+
+/* The one CAS loop behind every change of a slot's state word. It fails when the generation
+ * moved, no reference is left (the slot is being recycled), the count would overflow, or (but
+ * for TAKE_ANY) the slot is already closing. */
+static bool change_state(slot *s, uint32_t generation, state_change change)
+{
+    uint64_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+    for (;;) {
+        uint64_t refs = st & REFS_MASK;
+        if ((uint32_t)(st >> 32) != generation || refs == 0 || refs == REFS_MASK)
+            return false;
+        if (change != TAKE_ANY && (st & CLOSING_BIT))
+            return false;
+        uint64_t next = change == MARK_CLOSING ? (st | CLOSING_BIT) : st + 1;
+        if (atomic_compare_exchange_weak_explicit(&s->state, &st, next, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return true;
+    }
+}
+
 void *iocph__table_acquire(uint64_t value, uint32_t kind_mask)
 {
     uint32_t kind = (uint32_t)(value >> 24) & 0xFFu;
@@ -122,16 +147,8 @@ void *iocph__table_acquire(uint64_t value, uint32_t kind_mask)
     slot *s = decode(value, &generation);
     if (!s)
         return NULL;
-    uint64_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-    for (;;) {
-        if ((uint32_t)(st >> 32) != generation || (st & CLOSING_BIT) || (st & REFS_MASK) == 0)
-            return NULL;
-        if ((st & REFS_MASK) == REFS_MASK)
-            return NULL; /* would overflow: treat as unavailable rather than corrupt the word */
-        if (atomic_compare_exchange_weak_explicit(&s->state, &st, st + 1, memory_order_acq_rel,
-                                                  memory_order_acquire))
-            break;
-    }
+    if (!change_state(s, generation, TAKE_LIVE))
+        return NULL;
     /* The kind check above read s->kind before we held a reference; recheck now that the slot
      * cannot be recycled under us. */
     if (s->kind != kind) {
@@ -155,15 +172,7 @@ bool iocph__table_try_addref(uint64_t value)
     slot *s = decode(value, &generation);
     if (!s)
         return false;
-    uint64_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-    for (;;) {
-        if ((uint32_t)(st >> 32) != generation || (st & REFS_MASK) == 0 ||
-            (st & REFS_MASK) == REFS_MASK)
-            return false;
-        if (atomic_compare_exchange_weak_explicit(&s->state, &st, st + 1, memory_order_acq_rel,
-                                                  memory_order_acquire))
-            return true;
-    }
+    return change_state(s, generation, TAKE_ANY);
 }
 
 void iocph__table_release(uint64_t value)
@@ -198,14 +207,8 @@ bool iocph__table_close(uint64_t value)
     slot *s = decode(value, &generation);
     if (!s)
         return false;
-    uint64_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-    for (;;) {
-        if ((uint32_t)(st >> 32) != generation || (st & CLOSING_BIT) || (st & REFS_MASK) == 0)
-            return false;
-        if (atomic_compare_exchange_weak_explicit(&s->state, &st, st | CLOSING_BIT,
-                                                  memory_order_acq_rel, memory_order_acquire))
-            break;
-    }
+    if (!change_state(s, generation, MARK_CLOSING))
+        return false;
     iocph__table_release(value); /* the table's reference */
     return true;
 }

@@ -13,91 +13,91 @@ namespace IocpHybrid.Interop;
 
 public static unsafe partial class NativeMethods
 {
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("uint32_t")]
     public static extern uint iocph_version();
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("const char *")]
     public static extern sbyte* iocph_status_message([NativeTypeName("int32_t")] int status);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_port_options_init(iocph_port_options* options);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_port_create([NativeTypeName("const iocph_port_options *")] iocph_port_options* options, [NativeTypeName("iocph_port_t *")] ulong* port);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_port_get_backend([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("int32_t *")] int* backend);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("const char *")]
     public static extern sbyte* iocph_backend_name([NativeTypeName("int32_t")] int backend);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_port_post([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("uint64_t")] ulong key, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("int64_t")] long value);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_port_dequeue([NativeTypeName("iocph_port_t")] ulong port, iocph_completion* entries, [NativeTypeName("uint32_t")] uint max, [NativeTypeName("uint32_t")] uint timeout_ms, [NativeTypeName("uint32_t *")] uint* count);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_port_shutdown([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("uint32_t")] uint timeout_ms);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_port_destroy([NativeTypeName("iocph_port_t")] ulong port);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_port_get_stats([NativeTypeName("iocph_port_t")] ulong port, iocph_port_stats* stats);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_handle_close([NativeTypeName("iocph_handle_t")] ulong handle);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_op_cancel([NativeTypeName("iocph_handle_t")] ulong handle, [NativeTypeName("iocph_op_t")] ulong op);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_handle_cancel_all([NativeTypeName("iocph_handle_t")] ulong handle);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_file_open([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("const char *")] sbyte* path_utf8, [NativeTypeName("uint32_t")] uint flags, [NativeTypeName("uint64_t")] ulong key, [NativeTypeName("iocph_handle_t *")] ulong* file);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_file_read([NativeTypeName("iocph_handle_t")] ulong file, void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint64_t")] ulong offset, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_file_write([NativeTypeName("iocph_handle_t")] ulong file, [NativeTypeName("const void *")] void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint64_t")] ulong offset, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_file_flush([NativeTypeName("iocph_handle_t")] ulong file, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_file_get_length([NativeTypeName("iocph_handle_t")] ulong file, [NativeTypeName("uint64_t *")] ulong* length);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_pipe_create([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("uint64_t")] ulong key, [NativeTypeName("iocph_handle_t *")] ulong* read_end, [NativeTypeName("iocph_handle_t *")] ulong* write_end);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_pipe_read([NativeTypeName("iocph_handle_t")] ulong read_end, void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
 
-    [DllImport("iocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_pipe_write([NativeTypeName("iocph_handle_t")] ulong write_end, [NativeTypeName("const void *")] void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
 

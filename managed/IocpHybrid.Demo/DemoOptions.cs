@@ -1,0 +1,116 @@
+namespace IocpHybrid.Demo;
+
+/// <summary>The demo's command line.</summary>
+internal sealed class DemoOptions
+{
+    public string Source { get; private set; } = "";
+    public string Destination { get; private set; } = "";
+    public long SizeBytes { get; private set; } = 256L * 1024 * 1024;
+    public int BlockBytes { get; private set; } = 1024 * 1024;
+    public int Depth { get; private set; } = 32;
+    public bool Unbuffered { get; private set; }
+    public bool KeepCopy { get; private set; }
+    public CompletionPortBackend Backend { get; private set; }
+    public bool ShowHelp { get; private set; }
+
+    public const string Usage = """
+        IocpHybrid demo: copies a file through a completion port with many reads and writes in flight,
+        then verifies the copy by XxHash128.
+
+        usage: IocpHybrid.Demo [source] [options]
+          source               the file to copy (default: artifacts/demo/source.bin under the repository);
+                               created with random data when it does not exist
+          --dest PATH          where the copy goes (default: beside the source, <name>.copy)
+          --size-mib N         size of a created source file (default 256)
+          --block-kib N        bytes per read and write (default 1024)
+          --depth N            copy lanes, each with one read or write in flight (default 32)
+          --unbuffered         O_DIRECT / FILE_FLAG_NO_BUFFERING (block size must be a multiple of 4 KiB)
+          --backend NAME       iocp or io_uring (default: the platform's)
+          --keep               keep the copy (it is deleted after a successful verification otherwise)
+        exit code: 0 copy verified, 1 the copy differs, 2 error
+        """;
+
+    public static DemoOptions Parse(string[] args)
+    {
+        var options = new DemoOptions();
+        string? source = null;
+        string? destination = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{arg} needs a value.");
+            switch (arg)
+            {
+                case "-h" or "--help" or "-?":
+                    options.ShowHelp = true;
+                    break;
+                case "--dest":
+                    destination = Value();
+                    break;
+                case "--size-mib":
+                    options.SizeBytes = checked(PositiveInt(arg, Value()) * 1024L * 1024L);
+                    break;
+                case "--block-kib":
+                    options.BlockBytes = checked(PositiveInt(arg, Value()) * 1024);
+                    break;
+                case "--depth":
+                    options.Depth = PositiveInt(arg, Value());
+                    break;
+                case "--unbuffered":
+                    options.Unbuffered = true;
+                    break;
+                case "--keep":
+                    options.KeepCopy = true;
+                    break;
+                case "--backend":
+                    options.Backend = Value() switch
+                    {
+                        "iocp" => CompletionPortBackend.Iocp,
+                        "io_uring" => CompletionPortBackend.IoUring,
+                        "default" => CompletionPortBackend.Default,
+                        string other => throw new ArgumentException($"Unknown backend '{other}' (iocp, io_uring)."),
+                    };
+                    break;
+                default:
+                    if (arg.StartsWith('-') || source is not null)
+                    {
+                        throw new ArgumentException($"Unknown argument '{arg}'.");
+                    }
+
+                    source = arg;
+                    break;
+            }
+        }
+
+        if (options.Unbuffered && options.BlockBytes % PortFile.UnbufferedAlignment != 0)
+        {
+            throw new ArgumentException($"--unbuffered needs a block size that is a multiple of {PortFile.UnbufferedAlignment / 1024} KiB.");
+        }
+
+        options.Source = Path.GetFullPath(source ?? Path.Combine(RepositoryRoot(), "artifacts", "demo", "source.bin"));
+        options.Destination = Path.GetFullPath(destination ?? options.Source + ".copy");
+        if (options.Source == options.Destination)
+        {
+            throw new ArgumentException("The source and the destination are the same file.");
+        }
+
+        return options;
+    }
+
+    private static int PositiveInt(string name, string text) =>
+        int.TryParse(text, out int value) && value > 0 ? value : throw new ArgumentException($"{name} needs a positive integer, not '{text}'.");
+
+    /// <summary>The repository root (the folder with CMakePresets.json) above the current directory, else the current directory.</summary>
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "CMakePresets.json")) && Directory.Exists(Path.Combine(dir.FullName, "managed")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return Environment.CurrentDirectory;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using IocpHybrid.Interop;
+
+namespace IocpHybrid;
+
+public sealed unsafe partial class CompletionPort
+{
+    /// <summary>The port whose callback the current thread is running, if any.</summary>
+    [ThreadStatic]
+    private static CompletionPort? t_callbackPort;
+
+    /// <summary>
+    /// The one completion callback of the process: the native workers of every port call it with a
+    /// batch of completions; <paramref name="context"/> is a <see cref="GCHandle"/> to the port.
+    /// One managed transition per batch. Runs no user code unless the port has inline completions
+    /// (otherwise continuations are queued to the thread pool by the operations).
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnCompletions(void* context, iocph_completion* entries, uint count)
+    {
+        try
+        {
+            if (GCHandle.FromIntPtr((nint)context).Target is not CompletionPort port)
+            {
+                FailFast($"the native core called the completion callback with {count} completion(s) after iocph_port_destroy returned.");
+                return;
+            }
+
+            CompletionPort? previous = t_callbackPort;
+            t_callbackPort = port;
+            try
+            {
+                for (uint i = 0; i < count; i++)
+                {
+                    port.Dispatch(in entries[i]);
+                }
+            }
+            finally
+            {
+                t_callbackPort = previous;
+            }
+        }
+        catch (Exception ex)
+        {
+            FailFast($"an exception escaped the completion callback: {ex}", ex);
+        }
+    }
+
+    private void Dispatch(in iocph_completion completion)
+    {
+        uint id = (uint)completion.user_data;
+        PortOperation?[] table = Volatile.Read(ref _operations);
+        PortOperation? op = id < (uint)table.Length ? Volatile.Read(ref table[id]) : null;
+        if (op is null)
+        {
+            FailFast($"the native core delivered a completion with an unknown user_data 0x{completion.user_data:X16} (key {completion.key}).");
+        }
+
+        op.OnNativeCompletion(in completion);
+    }
+
+    /// <summary>Ends the process: a broken invariant in the completion path can't be recovered from safely.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    internal static void FailFast(string message, Exception? exception = null) =>
+        Environment.FailFast("IocpHybrid bug: " + message, exception);
+}

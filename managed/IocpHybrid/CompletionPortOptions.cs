@@ -1,0 +1,55 @@
+namespace IocpHybrid;
+
+/// <summary>
+/// Settings of a <see cref="CompletionPort"/>; they mirror the native <c>iocph_port_options</c>.
+/// Zero means "the native default" for every numeric setting.
+/// </summary>
+public sealed class CompletionPortOptions
+{
+    /// <summary>The largest <see cref="MaxBatch"/> the native core accepts.</summary>
+    public const int MaxBatchLimit = 1024;
+
+    /// <summary>The backend to use. <see cref="CompletionPortBackend.Default"/> picks the platform's own.</summary>
+    public CompletionPortBackend Backend { get; set; } = CompletionPortBackend.Default;
+
+    /// <summary>Worker threads that deliver completions (0 = number of processors).</summary>
+    public int WorkerThreads { get; set; }
+
+    /// <summary>
+    /// How many workers may run completion callbacks at once, as the concurrency value of
+    /// <c>CreateIoCompletionPort</c> (0 = number of processors).
+    /// </summary>
+    public int Concurrency { get; set; }
+
+    /// <summary>
+    /// Operations in flight the port is sized for (0 = 256). More are accepted: the native operation
+    /// pool grows up to its limit of about one million.
+    /// </summary>
+    public int QueueDepth { get; set; }
+
+    /// <summary>Most completions delivered to managed code per native-to-managed transition (0 = 64, at most 1024).</summary>
+    public int MaxBatch { get; set; }
+
+    /// <summary>
+    /// When <see langword="true"/>, the continuation of an awaited operation runs synchronously on the
+    /// port's worker thread that delivered the completion, saving a thread-pool hop. Such continuations
+    /// must be short and must not block, and must not dispose the port synchronously (use
+    /// <see cref="CompletionPort.DisposeAsync"/>): while they run, the worker delivers nothing else.
+    /// When <see langword="false"/> (the default), continuations are queued to the thread pool.
+    /// </summary>
+    public bool InlineCompletions { get; set; }
+
+    internal void Validate()
+    {
+        if (Backend is not (CompletionPortBackend.Default or CompletionPortBackend.Iocp or CompletionPortBackend.IoUring))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Backend), Backend, "Unknown completion port backend.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(WorkerThreads, nameof(WorkerThreads));
+        ArgumentOutOfRangeException.ThrowIfNegative(Concurrency, nameof(Concurrency));
+        ArgumentOutOfRangeException.ThrowIfNegative(QueueDepth, nameof(QueueDepth));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxBatch, nameof(MaxBatch));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxBatch, MaxBatchLimit, nameof(MaxBatch));
+    }
+}

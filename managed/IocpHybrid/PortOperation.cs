@@ -1,0 +1,241 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Threading.Tasks.Sources;
+using IocpHybrid.Interop;
+
+namespace IocpHybrid;
+
+/// <summary>What a <see cref="PortOperation"/> is doing; decides how its result is interpreted.</summary>
+internal enum OperationKind : byte
+{
+    FileRead,
+    FileWrite,
+    FileFlush,
+    PipeRead,
+    PipeWrite,
+    Post,
+}
+
+/// <summary>
+/// One pooled, reusable asynchronous operation: the managed side of one native operation (or posted
+/// packet) and the <see cref="IValueTaskSource{TResult}"/> behind the <see cref="ValueTask{TResult}"/>
+/// the caller awaits. Nothing is allocated per operation once the pool is warm.
+/// </summary>
+/// <remarks>
+/// <para>Life cycle: <see cref="CompletionPort.RentOperation"/> → <see cref="Prepare"/> → native start →
+/// <see cref="Started"/> (or <see cref="Abandon"/> when the start failed: the native contract then
+/// promises no completion) → <see cref="OnNativeCompletion"/> on a port worker → <see cref="Complete"/> →
+/// the awaiter's <c>GetResult</c> → back to the pool.</para>
+/// <para>Handshake (the pattern of dotnet/runtime's <c>SafeFileHandle.OverlappedValueTaskSource</c>): the
+/// starter must register for cancellation after the native start returned, but the completion may
+/// arrive before that. Both sides exchange <see cref="_handshake"/> to 1; whichever finds it already 1
+/// finishes second and completes the operation. So the pinned buffer, the cancellation registration and
+/// the pooled object are released only after both the starter and the native completion are done.</para>
+/// <para>The buffer stays pinned until the native completion arrived, also when the operation was cancelled:
+/// the OS may write into it until then.</para>
+/// </remarks>
+internal sealed unsafe class PortOperation : IValueTaskSource<int>, IValueTaskSource<long>, IValueTaskSource
+{
+    private static readonly Action<object?, CancellationToken> s_cancelCallback =
+        static (state, _) => ((PortOperation)state!).CancelNative();
+
+    private readonly CompletionPort _port;
+    private ManualResetValueTaskSourceCore<long> _core;
+
+    // Set by the starter before the native start; read by the completion and the cancel callback.
+    private OperationKind _kind;
+    private PortHandle? _owner;
+    private ulong _nativeHandle;
+    private ulong _expectedKey;
+    private MemoryHandle _pin;
+    private CancellationToken _cancellationToken;
+    private uint _sequence;
+
+    // Set by the starter after the native start.
+    private ulong _nativeOperation;
+    private CancellationTokenRegistration _registration;
+
+    // Set by the completion.
+    private long _result;
+    private int _osError;
+
+    private int _handshake;
+    private int _inFlight; // 0 idle, 1 started, 2 its completion arrived
+
+    internal PortOperation(CompletionPort port, uint id, bool runContinuationsAsynchronously)
+    {
+        _port = port;
+        Id = id;
+        _core.RunContinuationsAsynchronously = runContinuationsAsynchronously;
+    }
+
+    /// <summary>The index of this operation in its port's registry: the low 32 bits of user_data.</summary>
+    internal uint Id { get; }
+
+    /// <summary>The token of the <see cref="ValueTask"/> handed out for the current use.</summary>
+    internal short Version => _core.Version;
+
+    /// <summary>
+    /// Records what is about to start and returns the native user_data: (sequence &lt;&lt; 32) | id, so that
+    /// a completion can be checked against the use it belongs to.
+    /// </summary>
+    internal ulong Prepare(OperationKind kind, PortHandle? owner, ulong nativeHandle, ulong key, MemoryHandle pin, CancellationToken cancellationToken)
+    {
+        Debug.Assert(Volatile.Read(ref _inFlight) == 0);
+        _kind = kind;
+        _owner = owner;
+        _nativeHandle = nativeHandle;
+        _expectedKey = key;
+        _pin = pin;
+        _cancellationToken = cancellationToken;
+        _nativeOperation = 0;
+        _result = 0;
+        _osError = 0;
+        _handshake = 0;
+        _sequence++;
+        Volatile.Write(ref _inFlight, 1);
+        return ((ulong)_sequence << 32) | Id;
+    }
+
+    /// <summary>The native start failed: no completion will come. Releases the buffer and the object.</summary>
+    internal void Abandon()
+    {
+        Volatile.Write(ref _inFlight, 0);
+        _pin.Dispose();
+        _pin = default;
+        _owner = null;
+        _cancellationToken = default;
+        _port.ReturnOperation(this);
+    }
+
+    /// <summary>The native start succeeded: registers for cancellation, then performs the starter's half of the handshake.</summary>
+    internal void Started(ulong nativeOperation)
+    {
+        _nativeOperation = nativeOperation;
+        if (_cancellationToken.CanBeCanceled && _kind != OperationKind.Post)
+        {
+            // Runs the callback synchronously if the token is already cancelled: fine, the native
+            // operation exists and _nativeOperation is set.
+            _registration = _cancellationToken.UnsafeRegister(s_cancelCallback, this);
+        }
+
+        if (Interlocked.Exchange(ref _handshake, 1) != 0)
+        {
+            Complete();
+        }
+    }
+
+    /// <summary>Called on a port worker for this operation's completion.</summary>
+    internal void OnNativeCompletion(in iocph_completion completion)
+    {
+        uint sequence = (uint)(completion.user_data >> 32);
+        bool posted = (completion.flags & (uint)iocph_completion_flags.IOCPH_COMPLETION_POSTED) != 0;
+        // 1 -> 2 atomically: a second completion for the same use (a native bug) is caught here, before it
+        // could complete the operation twice and release its pinned buffer twice.
+        int state = Interlocked.CompareExchange(ref _inFlight, 2, 1);
+        if (state != 1 || sequence != _sequence || completion.key != _expectedKey || posted != (_kind == OperationKind.Post))
+        {
+            CompletionPort.FailFast(
+                $"the native core delivered a completion that matches no operation in flight " +
+                $"(user_data 0x{completion.user_data:X16}, key {completion.key}, flags {completion.flags}; " +
+                $"expected sequence {_sequence}, key {_expectedKey}, kind {_kind}, state {state}: " +
+                (state == 2 ? "a second completion for one operation)." : state == 0 ? "the operation is not in flight)." : "a completion for another use of the operation)."));
+        }
+
+        _result = completion.result;
+        _osError = completion.os_error;
+        if (Interlocked.Exchange(ref _handshake, 1) != 0)
+        {
+            Complete();
+        }
+    }
+
+    private void CancelNative()
+    {
+        // IOCPH_E_NOTPENDING (already completed) and IOCPH_E_BADHANDLE (handle closed, which cancels
+        // everything anyway) are expected races; the completion still arrives exactly once.
+        _ = NativeMethods.iocph_op_cancel(_nativeHandle, _nativeOperation);
+    }
+
+    /// <summary>Both halves are done: release the registration and the pin, then publish the result.</summary>
+    private void Complete()
+    {
+        // Waits for a cancel callback running on another thread, so it never cancels a later use.
+        _registration.Dispose();
+        _registration = default;
+        _pin.Dispose();
+        _pin = default;
+        Volatile.Write(ref _inFlight, 0);
+
+        long result = _result;
+        if (result >= 0 || _kind == OperationKind.Post)
+        {
+            _core.SetResult(result);
+        }
+        else
+        {
+            _core.SetException(CreateException(result));
+        }
+    }
+
+    private Exception CreateException(long result)
+    {
+        int status = result < int.MinValue ? NativeErrors.Unknown : (int)result;
+        PortHandle? owner = _owner;
+        if (status == NativeErrors.Canceled)
+        {
+            if (_cancellationToken.IsCancellationRequested)
+            {
+                return new OperationCanceledException(_cancellationToken);
+            }
+
+            // Cancelled because its handle or its port was disposed while it was in flight.
+            if (owner is not null && owner.IsDisposed)
+            {
+                return new ObjectDisposedException(owner.GetType().FullName, "The handle was disposed while the operation was in flight.");
+            }
+
+            if (_port.IsDisposed)
+            {
+                return new ObjectDisposedException(typeof(CompletionPort).FullName, "The completion port was disposed while the operation was in flight.");
+            }
+
+            return new OperationCanceledException("The operation was canceled.");
+        }
+
+        return NativeErrors.CreateException(status, _osError, (owner as PortFile)?.Path, owner?.GetType().FullName);
+    }
+
+    private long GetResultAndRelease(short token)
+    {
+        // A misused ValueTask (awaited twice, or read before completion) must not return this object to
+        // the pool a second time: check before releasing anything.
+        if (token != _core.Version || _core.GetStatus(token) == ValueTaskSourceStatus.Pending)
+        {
+            throw new InvalidOperationException("The ValueTask was already consumed or is not complete; a ValueTask may be awaited only once.");
+        }
+
+        try
+        {
+            return _core.GetResult(token);
+        }
+        finally
+        {
+            _core.Reset();
+            _owner = null;
+            _cancellationToken = default;
+            _port.ReturnOperation(this);
+        }
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => checked((int)GetResultAndRelease(token));
+
+    long IValueTaskSource<long>.GetResult(short token) => GetResultAndRelease(token);
+
+    void IValueTaskSource.GetResult(short token) => GetResultAndRelease(token);
+
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+}

@@ -1,0 +1,233 @@
+namespace IocpHybrid.Tests;
+
+public sealed class CompletionPortTests
+{
+    [Fact]
+    public async Task DefaultPortUsesThePlatformBackend()
+    {
+        await using var port = new CompletionPort();
+        Assert.Equal(TestSupport.ExpectedDefaultBackend(), port.Backend);
+        Assert.Equal(port.Backend == CompletionPortBackend.Iocp ? "iocp" : "io_uring", port.BackendName);
+        Assert.False(port.InlineCompletions);
+    }
+
+    [Fact]
+    public void NativeVersionIsTheHeaderVersion()
+    {
+        Assert.Equal(new Version(0, 1, 0), CompletionPort.NativeVersion);
+    }
+
+    [Fact]
+    public void ForeignBackendIsNotSupported()
+    {
+        var options = new CompletionPortOptions { Backend = TestSupport.ForeignBackend() };
+        Assert.Throws<PlatformNotSupportedException>(() => new CompletionPort(options));
+    }
+
+    [Fact]
+    public void BadOptionsThrowBeforeNativeIsCalled()
+    {
+        Assert.Throws<ArgumentNullException>(() => new CompletionPort(null!));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompletionPort(new CompletionPortOptions { WorkerThreads = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompletionPort(new CompletionPortOptions { Concurrency = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompletionPort(new CompletionPortOptions { QueueDepth = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompletionPort(new CompletionPortOptions { MaxBatch = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompletionPort(new CompletionPortOptions { MaxBatch = CompletionPortOptions.MaxBatchLimit + 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompletionPort(new CompletionPortOptions { Backend = (CompletionPortBackend)42 }));
+    }
+
+    [Fact]
+    public async Task OptionsReachTheNativePort()
+    {
+        await using var port = new CompletionPort(new CompletionPortOptions { WorkerThreads = 3, Concurrency = 2, QueueDepth = 16, MaxBatch = 1 });
+        Assert.Equal(3, port.GetStatistics().WorkerThreads);
+
+        // MaxBatch = 1: every completion is its own batch.
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.Equal(i, await port.PostAsync(7, i).Within());
+        }
+
+        PortStatistics stats = port.GetStatistics();
+        Assert.Equal(stats.CompletionsDelivered, stats.CallbackBatches);
+    }
+
+    [Fact]
+    public async Task PostRoundTripReturnsTheValue()
+    {
+        await using var port = new CompletionPort();
+        Assert.Equal(42L, await port.PostAsync(1, 42).Within());
+        Assert.Equal(long.MinValue, await port.PostAsync(ulong.MaxValue, long.MinValue).Within());
+        Assert.Equal(-20005L, await port.PostAsync(0, -20005).Within()); // a posted value is never an error code
+    }
+
+    [Fact]
+    public async Task ManyConcurrentPostsEachArriveOnceWithTheirValue()
+    {
+        await using var port = new CompletionPort(new CompletionPortOptions { WorkerThreads = 2 });
+        const int count = 5000;
+        var tasks = new Task<long>[count];
+        for (int i = 0; i < count; i++)
+        {
+            tasks[i] = port.PostAsync((ulong)i, i * 3L).AsTask();
+        }
+
+        long[] values = await Task.WhenAll(tasks).Within();
+        for (int i = 0; i < count; i++)
+        {
+            Assert.Equal(i * 3L, values[i]);
+        }
+
+        PortStatistics stats = port.GetStatistics();
+        Assert.True(stats.OperationsStarted >= count, stats.ToString());
+        Assert.True(stats.CompletionsDelivered >= count, stats.ToString());
+        Assert.True(stats.CallbackBatches >= 1 && stats.CallbackBatches <= stats.CompletionsDelivered, stats.ToString());
+        await TestSupport.Eventually(() => port.GetStatistics().OperationsInFlight == 0, "no operation in flight");
+    }
+
+    [Fact]
+    public async Task PostWithCancelledTokenDoesNotPost()
+    {
+        await using var port = new CompletionPort();
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        long started = port.GetStatistics().OperationsStarted;
+        var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => port.PostAsync(1, 2, cts.Token).AsTask());
+        Assert.Equal(cts.Token, ex.CancellationToken);
+        Assert.Equal(started, port.GetStatistics().OperationsStarted);
+    }
+
+    [Fact]
+    public async Task DisposedPortRefusesEverything()
+    {
+        var port = new CompletionPort();
+        await port.DisposeAsync().Within();
+        await port.DisposeAsync().Within(); // twice is fine
+        port.Dispose();                     // and synchronously too
+
+        Assert.Throws<ObjectDisposedException>(() => port.GetStatistics());
+        Assert.Throws<ObjectDisposedException>(() => port.PostAsync(1, 1));
+        Assert.Throws<ObjectDisposedException>(() => port.CreatePipe());
+        Assert.Throws<ObjectDisposedException>(() => port.OpenFile("x", FileMode.OpenOrCreate, FileAccess.ReadWrite));
+    }
+
+    [Fact]
+    public void SynchronousDisposeWorks()
+    {
+        var port = new CompletionPort();
+        using (var pipe = port.CreatePipe())
+        {
+        }
+
+        port.Dispose();
+        port.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => port.GetStatistics());
+    }
+
+    [Fact]
+    public async Task StatisticsCountHandlesAndOperations()
+    {
+        using var dir = new TempDirectory();
+        await using var port = new CompletionPort();
+        PortStatistics before = port.GetStatistics();
+        Assert.Equal(0, before.HandlesOpen);
+        Assert.Equal(0, before.OperationsInFlight);
+        Assert.True(before.WorkerThreads >= 1);
+
+        var file = port.OpenFile(dir.File("stats.bin"), FileMode.CreateNew, FileAccess.ReadWrite);
+        var pipe = port.CreatePipe();
+        Assert.Equal(3, port.GetStatistics().HandlesOpen);
+
+        Assert.Equal(4, await file.WriteAsync(new byte[] { 1, 2, 3, 4 }, 0).Within());
+        Assert.Equal(1, await pipe.Writer.WriteAsync(new byte[] { 9 }).Within());
+        var one = new byte[1];
+        Assert.Equal(1, await pipe.Reader.ReadAsync(one).Within());
+
+        file.Dispose();
+        pipe.Dispose();
+        await TestSupport.Eventually(() => port.GetStatistics() is { OperationsInFlight: 0, HandlesOpen: 0 }, "ops_in_flight 0 and handles_open 0");
+        PortStatistics after = port.GetStatistics();
+        Assert.True(after.OperationsStarted - before.OperationsStarted >= 3, after.ToString());
+        Assert.True(after.CompletionsDelivered - before.CompletionsDelivered >= 3, after.ToString());
+    }
+
+    [Fact]
+    public async Task OperationObjectsArePooled()
+    {
+        using var dir = new TempDirectory();
+        await using var port = new CompletionPort();
+        using var file = port.OpenFile(dir.File("pool.bin"), FileMode.CreateNew, FileAccess.ReadWrite);
+        var buffer = new byte[512];
+        for (int i = 0; i < 500; i++)
+        {
+            await file.WriteAsync(buffer, i * 512L).Within();
+            await port.PostAsync(1, i).Within();
+        }
+
+        // One operation at a time: the same pooled object serves every one of them.
+        Assert.True(port.OperationObjectCount <= 2, $"{port.OperationObjectCount} operation objects for sequential operations");
+    }
+
+    [Fact]
+    public async Task DefaultContinuationsRunOnTheThreadPool()
+    {
+        await using var port = new CompletionPort();
+        await AssertContinuationThread(port, expectThreadPool: true);
+    }
+
+    [Fact]
+    public async Task InlineContinuationsRunOnThePortWorker()
+    {
+        await using var port = new CompletionPort(new CompletionPortOptions { InlineCompletions = true });
+        Assert.True(port.InlineCompletions);
+        await AssertContinuationThread(port, expectThreadPool: false);
+    }
+
+    private static async Task AssertContinuationThread(CompletionPort port, bool expectThreadPool)
+    {
+        // Awaited directly (no WaitAsync wrapper) so the continuation is the one the port schedules.
+        var task = ContinuationIsThreadPool(port);
+        Assert.Equal(expectThreadPool, await task.WaitAsync(TestSupport.StepTimeout));
+    }
+
+    private static async Task<bool> ContinuationIsThreadPool(CompletionPort port)
+    {
+        using var pipe = port.CreatePipe();
+        var buffer = new byte[4];
+        ValueTask<int> read = pipe.Reader.ReadAsync(buffer);
+        _ = Task.Run(async () =>
+        {
+            await Task.Delay(50);
+            await pipe.Writer.WriteAsync(new byte[] { 1 });
+        });
+        Assert.Equal(1, await read.ConfigureAwait(false));
+        return Thread.CurrentThread.IsThreadPoolThread;
+    }
+
+    [Fact]
+    public async Task DisposeAsyncFromAnInlineContinuationWorks()
+    {
+        var port = new CompletionPort(new CompletionPortOptions { InlineCompletions = true });
+        var pipe = port.CreatePipe();
+
+        async Task<bool> Run()
+        {
+            ValueTask<int> read = pipe.Reader.ReadAsync(new byte[4]);
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(50);
+                await pipe.Writer.WriteAsync(new byte[] { 1 });
+            });
+            await read.ConfigureAwait(false);
+
+            // Now on the port's worker thread, inside its completion callback.
+            bool onWorker = !Thread.CurrentThread.IsThreadPoolThread;
+            Assert.Throws<InvalidOperationException>(() => port.Dispose());
+            await port.DisposeAsync().ConfigureAwait(false);
+            return onWorker;
+        }
+
+        Assert.True(await Run().Within());
+        Assert.Throws<ObjectDisposedException>(() => port.GetStatistics());
+    }
+}
