@@ -89,6 +89,29 @@ static int roundtrip_main(uint16_t family)
         transfer(port, server, client, src, dst, len, 1);
     }
 
+    /* Again with small socket buffers: big sends now go out in many pieces (io_uring: short
+     * sends, resubmitted or retried by the kernel; IOCP: the send stays pending). */
+    {
+        iocph_handle_t c2, s2;
+        test_tcp_pair(port, family, &c2, &s2);
+        iocph_handle_t both[2] = {c2, s2};
+        for (int k = 0; k < 2; k++) {
+            CHECK_OK(iocph_socket_set_option(both[k], IOCPH_SOCKOPT_SEND_BUFFER, 4096));
+            CHECK_OK(iocph_socket_set_option(both[k], IOCPH_SOCKOPT_RECEIVE_BUFFER, 4096));
+        }
+        static const uint32_t small_sizes[] = {5000, 65537, 1u << 20};
+        for (size_t i = 0; i < sizeof small_sizes / sizeof small_sizes[0]; i++) {
+            uint32_t len = small_sizes[i];
+            test_fill(src, len, len);
+            memset(dst, 0, len);
+            transfer(port, c2, s2, src, dst, len, 0);
+            memset(dst, 0, len);
+            transfer(port, s2, c2, src, dst, len, 1);
+        }
+        CHECK_OK(iocph_handle_close(c2));
+        CHECK_OK(iocph_handle_close(s2));
+    }
+
     /* Eight 128 KiB sends queued at once on one socket arrive whole and in order. */
     const uint32_t chunk = 128u * 1024u;
     uint8_t *many = malloc((size_t)chunk * 8), *back = malloc((size_t)chunk * 8);

@@ -98,15 +98,16 @@ void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op)
         break;
     }
     case IOCPH__OP_SEND: {
-        /* MSG_WAITALL: kernels that know it for sends retry short sends themselves; the rest
-         * is done by resubmitting (iocph__uring_sock_result). Never SIGPIPE. */
+        /* MSG_WAITALL: kernels that know it for sends (5.19+) retry short sends themselves;
+         * on others a short send is resubmitted (iocph__uring_sock_result). Compat mode leaves
+         * it out so that the resubmission path is tested. Never SIGPIPE. */
+        int flags = MSG_NOSIGNAL | (ring->owner->compat ? 0 : MSG_WAITALL);
         unsigned n = fill_iov(op, ext, s->progress);
         if (n == 1) {
-            io_uring_prep_send(sqe, fd, ext->iov[0].iov_base, ext->iov[0].iov_len,
-                               MSG_NOSIGNAL | MSG_WAITALL);
+            io_uring_prep_send(sqe, fd, ext->iov[0].iov_base, ext->iov[0].iov_len, flags);
         } else {
             set_msg(ext, n, false, 0);
-            io_uring_prep_sendmsg(sqe, fd, &ext->msg, MSG_NOSIGNAL | MSG_WAITALL);
+            io_uring_prep_sendmsg(sqe, fd, &ext->msg, flags);
         }
         break;
     }
