@@ -51,15 +51,8 @@ static int32_t make_socket(iocph__port *port, uint32_t kind, uint32_t family,
     int32_t rc = port->backend->socket_create(port, iocph__sock_os_family(family), type, &os);
     if (rc < 0)
         return rc;
-#ifdef _WIN32
-    /* ConnectEx needs a bound socket: bind the wildcard address when no local one is given. */
-    iocph_endpoint any;
-    if (!local) {
-        memset(&any, 0, sizeof any);
-        any.family = (uint16_t)family;
-        local = &any;
-    }
-#endif
+    /* No local endpoint for a connect: the IOCP backend binds the wildcard that ConnectEx
+     * needs when it starts the connect; io_uring's connect binds implicitly. */
     if (local)
         rc = iocph__sock_bind(os, local, flags);
     if (rc == IOCPH_OK && do_listen)
