@@ -28,7 +28,13 @@ public sealed partial class PortTcpConnection
         if (buffers.IsSingleSegment)
         {
             ValueTask<int> single = SendAsync(buffers.First, cancellationToken);
-            return single.IsCompletedSuccessfully ? default : new ValueTask(single.AsTask());
+            if (single.IsCompletedSuccessfully)
+            {
+                _ = single.Result; // consumes it: returns a pooled operation
+                return default;
+            }
+
+            return AwaitSingleAsync(single);
         }
 
         return SendSequenceAsync(buffers, cancellationToken);
@@ -66,6 +72,9 @@ public sealed partial class PortTcpConnection
             ? Task.FromCanceled<int>(cancellationToken)
             : SendListAsync(buffers, (int)total, cancellationToken);
     }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask AwaitSingleAsync(ValueTask<int> send) => await send.ConfigureAwait(false);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendSequenceAsync(ReadOnlySequence<byte> buffers, CancellationToken cancellationToken)
