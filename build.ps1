@@ -219,6 +219,11 @@ function Invoke-Managed-Tests-Wine {
     $publish = Join-Path $Artifacts 'publish/tests-win-x64'
     & dotnet publish $TestProject -c $Configuration -r win-x64 --self-contained -o $publish --nologo -v:q
     $PSNativeCommandUseErrorActionPreference = $false
+    # .NET's W^X double mapping breaks under Wine 8 when jitted code is freed: a full GC that
+    # finalizes a DynamicMethod (DynamicResolver.DestroyScout) dies with "Internal CLR error
+    # (0x80131506)", with or without IocpHybrid loaded. Tests that allocate enough to reach gen 2
+    # (1 MiB socket round trips) trigger it. Turning W^X off is the runtime's documented switch.
+    $env:DOTNET_EnableWriteXorExecute = '0'
     # Wine sees the Linux file system as drive Z:.
     & $Wine64 (Join-Path $publish 'IocpHybrid.Tests.exe') -result-xml ('Z:' + $xml.Replace('/', '\')) -noColor -noLogo
     Read-XunitXml 'managed wine (iocp)' $xml $LASTEXITCODE
