@@ -41,7 +41,7 @@ public sealed unsafe class PortUdpSocket : PortSocket
     }
 
     /// <summary>Sends one datagram to <paramref name="remoteEndPoint"/>.</summary>
-    /// <param name="buffer">The datagram (may be empty).</param>
+    /// <param name="buffer">The datagram: 1 byte or more (an empty one is refused with <see cref="ArgumentException"/>).</param>
     /// <param name="remoteEndPoint">The receiver (an <see cref="IPEndPoint"/>).</param>
     /// <param name="cancellationToken">Cancels the send.</param>
     /// <returns>The number of bytes sent.</returns>
