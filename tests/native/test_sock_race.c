@@ -27,8 +27,8 @@ static void on_batch(void *context, const iocph_completion *entries, uint32_t co
         if (r < 0 && r != IOCPH_E_CANCELED && r != IOCPH_E_TIMEOUT &&
             r != IOCPH_E_CONNECTION_RESET && r != IOCPH_E_BROKEN_PIPE &&
             r != IOCPH_E_CONNECTION_ABORTED) {
-            fprintf(stderr, "op %llu: unexpected %lld (%s)\n", (unsigned long long)id,
-                    (long long)r, iocph_status_message((int32_t)r));
+            fprintf(stderr, "op %llu: unexpected %lld (%s, os error %d)\n", (unsigned long long)id,
+                    (long long)r, iocph_status_message((int32_t)r), (int)entries[i].os_error);
             atomic_fetch_add(&bad, 1);
         }
         atomic_fetch_add(&completed[id], 1);

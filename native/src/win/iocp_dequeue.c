@@ -17,6 +17,16 @@ uint32_t iocph__win_packet(iocph__port *port, const OVERLAPPED_ENTRY *packet,
         return 1;
     }
 
+    /* Wine can queue a socket's packet (for instance when the socket is being closed) before it
+     * stores the final status in the OVERLAPPED, which then still reads STATUS_PENDING and
+     * WSAGetOverlappedResult answers ERROR_IO_INCOMPLETE (996). The packet carries the same
+     * status and byte count (OVERLAPPED_ENTRY.Internal), so take them from there. On Windows
+     * the OVERLAPPED is written before the packet is queued and this never triggers. */
+    if (op->ov.Internal == (ULONG_PTR)0x103 /* STATUS_PENDING */) {
+        op->ov.Internal = packet->Internal;
+        op->ov.InternalHigh = packet->dwNumberOfBytesTransferred;
+    }
+
     if (iocph__win_is_socket_op(op->kind)) {
         /* WSAGetOverlappedResult gives Winsock's codes (WSAECONNRESET, WSAEMSGSIZE) where
          * GetOverlappedResult would give the Win32 translation of the NTSTATUS. Internal 0 and a
