@@ -49,6 +49,7 @@ $TestProject = Join-Path $Root 'tests/IocpHybrid.Tests/IocpHybrid.Tests.csproj'
 $GeneratorProject = Join-Path $Root 'managed/IocpHybrid.Generator/IocpHybrid.Generator.csproj'
 $GeneratorRsp = Join-Path $Root 'managed/IocpHybrid.Generator/iocphybrid.rsp'
 $DemoProject = Join-Path $Root 'managed/IocpHybrid.Demo/IocpHybrid.Demo.csproj'
+$EchoServerProject = Join-Path $Root 'managed/samples/EchoServer/EchoServer.csproj'
 
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
@@ -220,6 +221,7 @@ function Invoke-Managed-Tests-Wine {
     $publish = Join-Path $Artifacts 'publish/tests-win-x64'
     & dotnet publish $TestProject -c $Configuration -r win-x64 --self-contained -o $publish --nologo -v:q
     $PSNativeCommandUseErrorActionPreference = $false
+    # W^X is off for this executable (tests/IocpHybrid.Tests/IocpHybrid.Tests.csproj, README: Windows).
     # Wine sees the Linux file system as drive Z:.
     & $Wine64 (Join-Path $publish 'IocpHybrid.Tests.exe') -result-xml ('Z:' + $xml.Replace('/', '\')) -noColor -noLogo
     Read-XunitXml 'managed wine (iocp)' $xml $LASTEXITCODE
@@ -259,6 +261,30 @@ function Invoke-AllTests([bool] $WithWine) {
     if ($f -gt 0) { exit 1 }
 }
 
+# Starts an echo server (it prints "listening on <endpoint>" first), runs the demo's echo clients
+# against it, then stops it the way a user would (SIGINT / Ctrl+C) and checks it exited cleanly.
+function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
+    $info = [System.Diagnostics.ProcessStartInfo]::new($ServerCommand[0])
+    foreach ($a in $ServerCommand[1..($ServerCommand.Length - 1)]) { $info.ArgumentList.Add($a) }
+    $info.RedirectStandardOutput = $true
+    $server = [System.Diagnostics.Process]::Start($info)
+    try {
+        $read = $server.StandardOutput.ReadLineAsync()
+        if (-not $read.Wait(30000) -or $read.Result -notmatch '^listening on (.+)$') {
+            throw "the echo server $($ServerCommand[0]) did not report 'listening on ...' within 30 s"
+        }
+        $endpoint = $Matches[1].Trim()
+        Write-Host "server: listening on $endpoint"
+        & $Demo --skip-copy --echo-server $endpoint
+    } finally {
+        if (-not $server.HasExited) {
+            if ($OnLinux) { & kill -INT $server.Id } else { $server.Kill() }
+            if (-not $server.WaitForExit(15000)) { $server.Kill(); throw 'the echo server did not stop within 15 s of SIGINT' }
+        }
+    }
+    if ($OnLinux -and $server.ExitCode -ne 0) { throw "the echo server exited with code $($server.ExitCode)" }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
@@ -281,15 +307,23 @@ try {
         'demo' {
             Install-Prerequisites $false
             $preset = if ($OnLinux) { 'linux-x64' } else { 'win-x64-msvc' }
+            $exe = if ($OnLinux) { '' } else { '.exe' }
             Build-Native $preset
-            Write-Step 'Demo (C#): copy a 256 MiB file through the port and verify it'
-            & dotnet run --project $DemoProject -c $Configuration -- @Rest
-            $example = Join-Path $Artifacts "native/$preset/copy_file$(if ($OnLinux) { '' } else { '.exe' })"
+            Write-Step 'Demo (C#): copy a 256 MiB file through the port and verify it; echo clients against an in-process server'
+            & dotnet build $DemoProject -c $Configuration --nologo -v:q
+            $demo = Join-Path $Root "managed/IocpHybrid.Demo/bin/$Configuration/net10.0/IocpHybrid.Demo$exe"
+            & $demo @Rest
+            $example = Join-Path $Artifacts "native/$preset/copy_file$exe"
             $source = Join-Path $Artifacts 'demo/source.bin'
             if ((Test-Path $example) -and (Test-Path $source)) {
                 Write-Step 'Demo (C): the same copy with the C API alone'
                 & $example $source (Join-Path $Artifacts 'demo/copy-c.bin')
             }
+            Write-Step 'Demo: the same echo clients against the C echo server (native/examples/echo_server.c)'
+            Invoke-EchoDemo @((Join-Path $Artifacts "native/$preset/echo_server$exe"), '0') $demo
+            Write-Step 'Demo: the same echo clients against the C# echo server (managed/samples/EchoServer)'
+            & dotnet build $EchoServerProject -c $Configuration --nologo -v:q
+            Invoke-EchoDemo @((Join-Path $Root "managed/samples/EchoServer/bin/$Configuration/net10.0/EchoServer$exe"), '0') $demo
         }
         'clean' {
             Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $Artifacts

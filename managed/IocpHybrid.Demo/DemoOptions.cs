@@ -12,10 +12,16 @@ internal sealed class DemoOptions
     public bool KeepCopy { get; private set; }
     public CompletionPortBackend Backend { get; private set; }
     public bool ShowHelp { get; private set; }
+    public bool SkipCopy { get; private set; }
+    public bool SkipEcho { get; private set; }
+    public int EchoClients { get; private set; } = 200;
+    public int EchoRounds { get; private set; } = 3;
+    public System.Net.IPEndPoint? EchoServer { get; private set; }
 
     public const string Usage = """
         IocpHybrid demo: copies a file through a completion port with many reads and writes in flight,
-        then verifies the copy by XxHash128.
+        then verifies the copy by XxHash128; then runs a few hundred TCP echo clients on loopback that
+        verify every message of many sizes.
 
         usage: IocpHybrid.Demo [source] [options]
           source               the file to copy (default: artifacts/demo/source.bin under the repository);
@@ -27,7 +33,12 @@ internal sealed class DemoOptions
           --unbuffered         O_DIRECT / FILE_FLAG_NO_BUFFERING (block size must be a multiple of 4 KiB)
           --backend NAME       iocp or io_uring (default: the platform's)
           --keep               keep the copy (it is deleted after a successful verification otherwise)
-        exit code: 0 copy verified, 1 the copy differs, 2 error
+          --echo-clients N     concurrent echo clients (default 200)
+          --echo-rounds N      rounds of messages (1 B .. 256 KiB) per client (default 3)
+          --echo-server EP     an external echo server (e.g. 127.0.0.1:7000); default: one in-process
+          --skip-copy          only the echo run
+          --skip-echo          only the file copy
+        exit code: 0 everything verified, 1 a copy or an echo differs, 2 error
         """;
 
     public static DemoOptions Parse(string[] args)
@@ -61,6 +72,24 @@ internal sealed class DemoOptions
                     break;
                 case "--keep":
                     options.KeepCopy = true;
+                    break;
+                case "--echo-clients":
+                    options.EchoClients = PositiveInt(arg, Value());
+                    break;
+                case "--echo-rounds":
+                    options.EchoRounds = PositiveInt(arg, Value());
+                    break;
+                case "--echo-server":
+                    string endpoint = Value();
+                    options.EchoServer = System.Net.IPEndPoint.TryParse(endpoint, out System.Net.IPEndPoint? parsed) && parsed.Port != 0
+                        ? parsed
+                        : throw new ArgumentException($"--echo-server needs ADDRESS:PORT, not '{endpoint}'.");
+                    break;
+                case "--skip-copy":
+                    options.SkipCopy = true;
+                    break;
+                case "--skip-echo":
+                    options.SkipEcho = true;
                     break;
                 case "--backend":
                     options.Backend = Value() switch

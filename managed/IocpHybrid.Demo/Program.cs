@@ -26,7 +26,7 @@ try
 {
     return await RunAsync(options);
 }
-catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PlatformNotSupportedException or ArgumentException or ObjectDisposedException)
+catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PlatformNotSupportedException or ArgumentException or ObjectDisposedException or System.Net.Sockets.SocketException)
 {
     Console.Error.WriteLine();
     Console.Error.WriteLine($"error: {ex.GetType().Name}: {ex.Message}");
@@ -37,6 +37,57 @@ static async Task<int> RunAsync(DemoOptions options)
 {
     await using var port = new CompletionPort(new CompletionPortOptions { Backend = options.Backend });
     Console.WriteLine($"IocpHybrid {CompletionPort.NativeVersion} demo on {Environment.OSVersion} (.NET {Environment.Version})");
+    int result = options.SkipCopy ? 0 : await CopyFileAsync(port, options);
+    if (result == 0 && !options.SkipEcho)
+    {
+        result = await RunEchoAsync(port, options);
+    }
+
+    return result;
+}
+
+static async Task<int> RunEchoAsync(CompletionPort port, DemoOptions options)
+{
+    var echo = new EchoRun(port);
+    using var stop = new CancellationTokenSource();
+    PortTcpListener? listener = null;
+    Task serverTask = Task.CompletedTask;
+    System.Net.IPEndPoint server = options.EchoServer ?? (listener = echo.StartServer(stop.Token, out serverTask)).LocalEndPoint;
+    string serverName = options.EchoServer is null ? $"in-process IocpHybrid server on {server}" : $"external server {server}";
+    long total = (long)options.EchoClients * options.EchoRounds * EchoRun.MessageSizes.Length;
+    Console.WriteLine($"echo: {options.EchoClients} clients x {options.EchoRounds} rounds x {EchoRun.MessageSizes.Length} message sizes " +
+                      $"(1 B .. {EchoRun.MessageSizes.Max() / 1024} KiB) against the {serverName}");
+    var clock = Stopwatch.StartNew();
+    int mismatches;
+    long totalBytes = (long)options.EchoClients * options.EchoRounds * EchoRun.MessageSizes.Sum(size => (long)size);
+    await using (new ProgressBar("echo", totalBytes, () => echo.BytesDone))
+    {
+        mismatches = await echo.RunClientsAsync(server, options.EchoClients, options.EchoRounds);
+    }
+
+    clock.Stop();
+    if (listener is not null)
+    {
+        stop.Cancel();
+        listener.Dispose();
+        await serverTask;
+    }
+
+    double seconds = clock.Elapsed.TotalSeconds;
+    Console.WriteLine($"echo: {echo.MessagesDone} messages, {echo.BytesDone / (1024.0 * 1024):F1} MiB each way in {seconds:F2} s " +
+                      $"({echo.MessagesDone / seconds:F0} round trips/s), {mismatches} mismatches");
+    if (mismatches != 0 || echo.MessagesDone != total)
+    {
+        Console.WriteLine("MISMATCH: some echoes differ from what was sent");
+        return 1;
+    }
+
+    Console.WriteLine($"OK: every echo matches (backend {port.BackendName})");
+    return 0;
+}
+
+static async Task<int> CopyFileAsync(CompletionPort port, DemoOptions options)
+{
     Console.WriteLine($"backend: {port.BackendName}, worker threads: {port.GetStatistics().WorkerThreads}, " +
                       $"block: {options.BlockBytes / 1024} KiB, lanes in flight: {options.Depth}, " +
                       $"{(options.Unbuffered ? "unbuffered" : "buffered")} I/O");

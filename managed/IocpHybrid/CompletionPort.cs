@@ -323,7 +323,7 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
         }
     }
 
-    private ulong NextKey() => (ulong)Interlocked.Increment(ref _nextKey);
+    internal ulong NextKey() => (ulong)Interlocked.Increment(ref _nextKey);
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
 

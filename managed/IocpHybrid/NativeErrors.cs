@@ -4,7 +4,7 @@ using IocpHybrid.Interop;
 namespace IocpHybrid;
 
 /// <summary>Turns native <c>IOCPH_E_*</c> status codes into the exceptions BCL users already catch.</summary>
-internal static unsafe class NativeErrors
+internal static unsafe partial class NativeErrors
 {
     internal const int Ok = (int)iocph_status.IOCPH_OK;
     internal const int Unknown = (int)iocph_status.IOCPH_E_UNKNOWN;
@@ -107,7 +107,7 @@ internal static unsafe class NativeErrors
         return OperatingSystem.IsWindows() && osError > 0 ? unchecked((int)(0x80070000u | ((uint)osError & 0xFFFF))) : osError;
     }
 
-    private static string Describe(int status, int osError, string? path)
+    internal static string Describe(int status, int osError, string? path)
     {
         string text = Message(status);
         if (path is not null)

@@ -3,7 +3,7 @@ using IocpHybrid.Interop;
 namespace IocpHybrid;
 
 /// <summary>
-/// A file or pipe end associated with a <see cref="CompletionPort"/>. Disposing it closes it: every
+/// A file, pipe end or socket associated with a <see cref="CompletionPort"/>. Disposing it closes it: every
 /// operation still in flight on it is cancelled and completes with <see cref="ObjectDisposedException"/>
 /// (or <see cref="OperationCanceledException"/> when its own token was cancelled too, or with its result if
 /// it had finished first).
@@ -85,6 +85,11 @@ public abstract class PortHandle : IDisposable
             return Port.IsDisposed
                 ? new ObjectDisposedException(typeof(CompletionPort).FullName)
                 : new ObjectDisposedException(GetType().FullName);
+        }
+
+        if (this is PortSocket)
+        {
+            return NativeErrors.CreateSocketException(status);
         }
 
         return NativeErrors.CreateException(status, 0, (this as PortFile)?.Path, GetType().FullName);

@@ -14,6 +14,14 @@ internal enum OperationKind : byte
     PipeRead,
     PipeWrite,
     Post,
+
+    // Socket kinds (errors become SocketException): keep them after every non-socket kind.
+    TcpAccept,
+    TcpConnect,
+    SocketSend,
+    SocketReceive,
+    UdpSendTo,
+    UdpReceiveFrom,
 }
 
 /// <summary>
@@ -23,7 +31,7 @@ internal enum OperationKind : byte
 /// </summary>
 /// <remarks>
 /// <para>Life cycle: <see cref="CompletionPort.RentOperation"/> → <see cref="Prepare"/> → native start →
-/// <see cref="Started"/> (or <see cref="Abandon"/> when the start failed: the native contract then
+/// <see cref="Started(ulong)"/> (or <see cref="Abandon"/> when the start failed: the native contract then
 /// promises no completion) → <see cref="OnNativeCompletion"/> on a port worker → <see cref="Complete"/> →
 /// the awaiter's <c>GetResult</c> → back to the pool.</para>
 /// <para>Handshake (the pattern of dotnet/runtime's <c>SafeFileHandle.OverlappedValueTaskSource</c>): the
@@ -34,7 +42,7 @@ internal enum OperationKind : byte
 /// <para>The buffer stays pinned until the native completion arrived, also when the operation was cancelled:
 /// the OS may write into it until then.</para>
 /// </remarks>
-internal sealed unsafe class PortOperation : IValueTaskSource<int>, IValueTaskSource<long>, IValueTaskSource
+internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IValueTaskSource<long>, IValueTaskSource
 {
     private static readonly Action<object?, CancellationToken> s_cancelCallback =
         static (state, _) => ((PortOperation)state!).CancelNative();
@@ -58,6 +66,7 @@ internal sealed unsafe class PortOperation : IValueTaskSource<int>, IValueTaskSo
     // Set by the completion.
     private long _result;
     private int _osError;
+    private uint _flags;
 
     private int _handshake;
     private int _inFlight; // 0 idle, 1 started, 2 its completion arrived
@@ -91,6 +100,7 @@ internal sealed unsafe class PortOperation : IValueTaskSource<int>, IValueTaskSo
         _nativeOperation = 0;
         _result = 0;
         _osError = 0;
+        _flags = 0;
         _handshake = 0;
         _sequence++;
         Volatile.Write(ref _inFlight, 1);
@@ -103,6 +113,8 @@ internal sealed unsafe class PortOperation : IValueTaskSource<int>, IValueTaskSo
         Volatile.Write(ref _inFlight, 0);
         _pin.Dispose();
         _pin = default;
+        ReleaseExtraPins();
+        ResetSocketState();
         _owner = null;
         _cancellationToken = default;
         _port.ReturnOperation(this);
@@ -144,6 +156,7 @@ internal sealed unsafe class PortOperation : IValueTaskSource<int>, IValueTaskSo
 
         _result = completion.result;
         _osError = completion.os_error;
+        _flags = completion.flags;
         if (Interlocked.Exchange(ref _handshake, 1) != 0)
         {
             Complete();
@@ -165,11 +178,13 @@ internal sealed unsafe class PortOperation : IValueTaskSource<int>, IValueTaskSo
         _registration = default;
         _pin.Dispose();
         _pin = default;
+        ReleaseExtraPins();
         Volatile.Write(ref _inFlight, 0);
 
         long result = _result;
         if (result >= 0 || _kind == OperationKind.Post)
         {
+            OnSuccess();
             _core.SetResult(result);
         }
         else
@@ -203,10 +218,16 @@ internal sealed unsafe class PortOperation : IValueTaskSource<int>, IValueTaskSo
             return new OperationCanceledException("The operation was canceled.");
         }
 
+        if (_kind >= OperationKind.TcpAccept)
+        {
+            return NativeErrors.CreateSocketException(status, _osError);
+        }
+
         return NativeErrors.CreateException(status, _osError, (owner as PortFile)?.Path, owner?.GetType().FullName);
     }
 
-    private long GetResultAndRelease(short token)
+    /// <summary>Reads the result (or throws its exception) without releasing the object: pair with <see cref="Release"/>.</summary>
+    private long ConsumeResult(short token)
     {
         // A misused ValueTask (awaited twice, or read before completion) must not return this object to
         // the pool a second time: check before releasing anything.
@@ -219,13 +240,28 @@ internal sealed unsafe class PortOperation : IValueTaskSource<int>, IValueTaskSo
         {
             return _core.GetResult(token);
         }
-        finally
+        catch
         {
-            _core.Reset();
-            _owner = null;
-            _cancellationToken = default;
-            _port.ReturnOperation(this);
+            Release();
+            throw;
         }
+    }
+
+    /// <summary>Returns the consumed object to the pool.</summary>
+    private void Release()
+    {
+        _core.Reset();
+        ResetSocketState();
+        _owner = null;
+        _cancellationToken = default;
+        _port.ReturnOperation(this);
+    }
+
+    private long GetResultAndRelease(short token)
+    {
+        long result = ConsumeResult(token);
+        Release();
+        return result;
     }
 
     int IValueTaskSource<int>.GetResult(short token) => checked((int)GetResultAndRelease(token));

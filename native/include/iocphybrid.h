@@ -75,7 +75,8 @@ typedef enum iocph_status {
     IOCPH_E_INVALID_ARGUMENT = -20001, /* null pointer, zero or too large length, bad flag, ... */
     IOCPH_E_BADHANDLE = -20002,    /* stale, closed, forged or wrong-kind port or handle */
     IOCPH_E_NOMEM = -20003,        /* out of memory or out of operation slots */
-    IOCPH_E_TIMEOUT = -20004,      /* iocph_port_dequeue or iocph_port_shutdown timed out */
+    IOCPH_E_TIMEOUT = -20004,      /* iocph_port_dequeue or iocph_port_shutdown timed out, or a
+                                      socket operation outlived its timeout_ms */
     IOCPH_E_CANCELED = -20005,     /* the operation was cancelled (by request, close or shutdown) */
     IOCPH_E_SHUTDOWN = -20006,     /* the port is shut down or shutting down */
     IOCPH_E_FILE_NOT_FOUND = -20007,
@@ -85,13 +86,23 @@ typedef enum iocph_status {
     IOCPH_E_ALIGNMENT = -20011,    /* unbuffered I/O with a misaligned buffer, length or offset */
     IOCPH_E_UNSUPPORTED = -20012,  /* backend or feature not available here */
     IOCPH_E_WRONG_MODE = -20013,   /* iocph_port_dequeue on a push-mode (callback) port */
-    IOCPH_E_BROKEN_PIPE = -20014,  /* write to a pipe whose read end is closed */
+    IOCPH_E_BROKEN_PIPE = -20014,  /* write to a pipe whose read end is closed; a TCP send
+                                      after iocph_socket_shutdown_send */
     IOCPH_E_DISK_FULL = -20015,
     IOCPH_E_IO = -20016,           /* the device reported an I/O error */
     IOCPH_E_TOO_MANY_HANDLES = -20017, /* process or system handle limit reached */
     IOCPH_E_NOTPENDING = -20018,   /* cancel of an operation that is no longer in flight */
     IOCPH_E_WRONGTHREAD = -20019,  /* shutdown/destroy called from the port's own callback */
-    IOCPH_E_IS_DIRECTORY = -20020  /* the path names a directory */
+    IOCPH_E_IS_DIRECTORY = -20020, /* the path names a directory */
+    IOCPH_E_CONNECTION_REFUSED = -20021,
+    IOCPH_E_CONNECTION_RESET = -20022,   /* the peer reset the connection */
+    IOCPH_E_CONNECTION_ABORTED = -20023, /* the local system aborted the connection */
+    IOCPH_E_ADDRESS_IN_USE = -20024,
+    IOCPH_E_ADDRESS_NOT_AVAILABLE = -20025, /* no such local address */
+    IOCPH_E_HOST_UNREACHABLE = -20026,
+    IOCPH_E_NETWORK_UNREACHABLE = -20027,
+    IOCPH_E_MESSAGE_TOO_LARGE = -20028,  /* a datagram larger than the protocol allows */
+    IOCPH_E_NOT_CONNECTED = -20029
 } iocph_status;
 
 /* A static, English, never-NULL message for a status code ("unknown status" for others). */
@@ -111,7 +122,8 @@ typedef uint64_t iocph_op_t;     /* one operation in flight, for iocph_op_cancel
 
 typedef enum iocph_completion_flags {
     IOCPH_COMPLETION_NONE = 0,
-    IOCPH_COMPLETION_POSTED = 1 /* a packet from iocph_port_post: result is the posted value */
+    IOCPH_COMPLETION_POSTED = 1,   /* a packet from iocph_port_post: result is the posted value */
+    IOCPH_COMPLETION_TRUNCATED = 2 /* a datagram was longer than the buffer: the rest is lost */
 } iocph_completion_flags;
 
 /* One completed operation or posted packet. 32 bytes, the same on every platform. */
@@ -326,6 +338,168 @@ IOCPH_API int32_t iocph_pipe_read(iocph_handle_t read_end, void *buffer, uint32_
  * IOCPH_E_BROKEN_PIPE if the read end was closed. Never raises SIGPIPE. */
 IOCPH_API int32_t iocph_pipe_write(iocph_handle_t write_end, const void *buffer, uint32_t length,
                                    uint64_t user_data, iocph_op_t *op);
+
+/* ---------------------------------------------------------------------------------------------
+ * Sockets: TCP and UDP over IPv4 and IPv6. Every socket is a handle of the port it was made on;
+ * iocph_handle_close, iocph_op_cancel and iocph_handle_cancel_all work on it as on any handle.
+ *
+ * Per-operation timeouts: every socket operation takes timeout_ms (0 = none). An operation still
+ * in flight when it expires completes with IOCPH_E_TIMEOUT (io_uring: a linked timeout; IOCP: the
+ * port's timer cancels it). The time counts from the call. Bytes a timed-out or cancelled send
+ * may already have passed to the kernel are not reported (the completion carries the error, not a
+ * partial count); treat the connection as broken.
+ *
+ * Ordering: sends on one TCP socket go out in the order they were started, whole, never
+ * interleaved; receives are filled in the order they were started. (io_uring keeps one send and
+ * one receive per socket in the kernel and queues the rest; a queued operation's timeout can only
+ * fire once the one ahead of it has completed.)
+ *
+ * Endpoints: an IPv6 socket takes IPv4 endpoints as IPv4-mapped addresses (::ffff:a.b.c.d), which
+ * reach IPv4 peers only if it was made with IOCPH_SOCKET_DUAL_MODE; an IPv4 socket refuses IPv6
+ * endpoints with IOCPH_E_INVALID_ARGUMENT. A socket handle may not be used with the file or pipe
+ * functions, nor a TCP socket with the UDP ones or the reverse (IOCPH_E_BADHANDLE).
+ * ------------------------------------------------------------------------------------------ */
+
+typedef enum iocph_address_family {
+    IOCPH_AF_UNSPEC = 0,
+    IOCPH_AF_INET = 4,  /* IPv4 */
+    IOCPH_AF_INET6 = 6  /* IPv6 */
+} iocph_address_family;
+
+/* An IP endpoint, the same 24 bytes on every platform. */
+typedef struct iocph_endpoint {
+    uint16_t family;     /* iocph_address_family */
+    uint16_t port;       /* host byte order */
+    uint32_t scope_id;   /* IPv6 scope (interface index), else 0 */
+    uint8_t address[16]; /* network byte order: IPv4 in the first 4 bytes, IPv6 all 16 */
+} iocph_endpoint;
+
+/* One buffer of a gather send or scatter receive. Entries may be empty (length 0, data then
+ * ignored); the total must be 1..IOCPH_MAX_IO_LENGTH. */
+typedef struct iocph_buffer {
+    void *data;
+    uint32_t length;
+    uint32_t reserved; /* must be 0 */
+} iocph_buffer;
+
+/* The most buffers one gather send / scatter receive takes (the array is copied at the call). */
+#define IOCPH_MAX_BUFFERS 16
+
+typedef enum iocph_socket_flags {
+    IOCPH_SOCKET_NONE = 0,
+    IOCPH_SOCKET_REUSE_ADDRESS = 0x1, /* SO_REUSEADDR before bind */
+    IOCPH_SOCKET_DUAL_MODE = 0x2      /* IPv6 sockets also take IPv4 (IPV6_V6ONLY off); without
+                                         it an IPv6 socket is IPv6-only on every OS. Refused
+                                         (INVALID_ARGUMENT) for an IPv4 endpoint. */
+} iocph_socket_flags;
+
+/*
+ * Creates a TCP socket bound to `local` (port 0: the system picks one; iocph_socket_get_endpoint
+ * tells which) and listening with `backlog` (<= 0: the system maximum).
+ * Errors: IOCPH_E_INVALID_ARGUMENT, IOCPH_E_ADDRESS_IN_USE, IOCPH_E_ADDRESS_NOT_AVAILABLE,
+ * IOCPH_E_ACCESS_DENIED, IOCPH_E_BADHANDLE (port), IOCPH_E_SHUTDOWN, IOCPH_E_TOO_MANY_HANDLES.
+ */
+IOCPH_API int32_t iocph_tcp_listen(iocph_port_t port, const iocph_endpoint *local, int32_t backlog,
+                                   uint32_t flags, uint64_t key, iocph_handle_t *listener);
+
+/* What an accept fills in when it completes. */
+typedef struct iocph_accept_result {
+    iocph_handle_t socket;  /* the accepted connection, owned by the caller (close it) */
+    iocph_endpoint remote;  /* the peer's endpoint */
+} iocph_accept_result;
+
+/*
+ * Accepts one connection (Windows: AcceptEx on a pre-created overlapped socket, then
+ * SO_UPDATE_ACCEPT_CONTEXT; Linux: io_uring accept). Several accepts may be outstanding.
+ * `result` (not NULL) must stay valid until the completion; on result 0 it holds the new socket,
+ * associated with the listener's port under `key` (the accept's own completion carries the
+ * listener's key). A cancelled, timed-out or failed accept leaves no socket; an accept whose
+ * connection arrived just before a cancel or timeout completes with 0 and the socket.
+ */
+IOCPH_API int32_t iocph_tcp_accept(iocph_handle_t listener, uint64_t key,
+                                   iocph_accept_result *result, uint32_t timeout_ms,
+                                   uint64_t user_data, iocph_op_t *op);
+
+/*
+ * Creates a TCP socket and connects it to `remote` (Windows: ConnectEx after binding; Linux:
+ * io_uring connect), bound first to `local` if not NULL (same family as remote). remote->port
+ * must not be 0. When the function returns 0, *socket is the new handle at once, owned by the
+ * caller whatever the completion says (close it also when the connect fails); when it returns an
+ * error, *socket is 0 and nothing is left to close. Completion result: 0, or
+ * IOCPH_E_CONNECTION_REFUSED, IOCPH_E_HOST_UNREACHABLE, IOCPH_E_NETWORK_UNREACHABLE,
+ * IOCPH_E_TIMEOUT, IOCPH_E_CANCELED, ...
+ */
+IOCPH_API int32_t iocph_tcp_connect(iocph_port_t port, const iocph_endpoint *remote,
+                                    const iocph_endpoint *local, uint64_t key,
+                                    uint32_t timeout_ms, uint64_t user_data,
+                                    iocph_handle_t *socket, iocph_op_t *op);
+
+/*
+ * Sends `length` bytes on a connected TCP socket; completes only when all of them are sent (short
+ * sends continue inside the library) or on error. Never raises SIGPIPE.
+ * Errors at completion: IOCPH_E_CONNECTION_RESET, IOCPH_E_CONNECTION_ABORTED, IOCPH_E_BROKEN_PIPE
+ * (after iocph_socket_shutdown_send or the peer closed), IOCPH_E_TIMEOUT, IOCPH_E_CANCELED.
+ */
+IOCPH_API int32_t iocph_socket_send(iocph_handle_t socket, const void *buffer, uint32_t length,
+                                    uint32_t timeout_ms, uint64_t user_data, iocph_op_t *op);
+
+/* Receives 1..length bytes. Result 0: the peer closed its sending side in order. */
+IOCPH_API int32_t iocph_socket_receive(iocph_handle_t socket, void *buffer, uint32_t length,
+                                       uint32_t timeout_ms, uint64_t user_data, iocph_op_t *op);
+
+/* Gather send of 1..IOCPH_MAX_BUFFERS buffers (WSASend with WSABUFs / sendmsg with iovecs): the
+ * array is copied before the function returns, the memory it points to must stay valid until the
+ * completion. Completes when every byte is sent. */
+IOCPH_API int32_t iocph_socket_send_gather(iocph_handle_t socket, const iocph_buffer *buffers,
+                                           uint32_t count, uint32_t timeout_ms,
+                                           uint64_t user_data, iocph_op_t *op);
+
+/* Scatter receive into 1..IOCPH_MAX_BUFFERS buffers (filled in order). Result 0: peer closed. */
+IOCPH_API int32_t iocph_socket_receive_scatter(iocph_handle_t socket, const iocph_buffer *buffers,
+                                               uint32_t count, uint32_t timeout_ms,
+                                               uint64_t user_data, iocph_op_t *op);
+
+/* Half-close: shuts down the sending side (the peer's receive returns 0). Synchronous. */
+IOCPH_API int32_t iocph_socket_shutdown_send(iocph_handle_t socket);
+
+typedef enum iocph_endpoint_kind { IOCPH_ENDPOINT_LOCAL = 0, IOCPH_ENDPOINT_REMOTE = 1 } iocph_endpoint_kind;
+
+/* The socket's local or remote endpoint (IOCPH_E_NOT_CONNECTED for the remote of an unconnected
+ * socket, a listener or a UDP socket). Works on listeners, TCP and UDP sockets. */
+IOCPH_API int32_t iocph_socket_get_endpoint(iocph_handle_t socket, int32_t which,
+                                            iocph_endpoint *endpoint);
+
+typedef enum iocph_socket_option {
+    IOCPH_SOCKOPT_NO_DELAY = 1,       /* TCP_NODELAY: 0/1 */
+    IOCPH_SOCKOPT_KEEP_ALIVE = 2,     /* SO_KEEPALIVE: 0/1 */
+    IOCPH_SOCKOPT_SEND_BUFFER = 3,    /* SO_SNDBUF: bytes >= 0 (Linux reports double what was
+                                         set) */
+    IOCPH_SOCKOPT_RECEIVE_BUFFER = 4, /* SO_RCVBUF: bytes (likewise) */
+    IOCPH_SOCKOPT_LINGER = 5,         /* SO_LINGER: seconds, -1 = off; 0 = reset on close */
+    IOCPH_SOCKOPT_REUSE_ADDRESS = 6   /* SO_REUSEADDR: 0/1 */
+} iocph_socket_option;
+
+/* Sets / reads an option. IOCPH_E_INVALID_ARGUMENT for an unknown option or a value out of range,
+ * IOCPH_E_UNSUPPORTED for a TCP option on a UDP socket. */
+IOCPH_API int32_t iocph_socket_set_option(iocph_handle_t socket, int32_t option, int32_t value);
+IOCPH_API int32_t iocph_socket_get_option(iocph_handle_t socket, int32_t option, int32_t *value);
+
+/* Creates a UDP socket bound to `local` (port 0: any). */
+IOCPH_API int32_t iocph_udp_bind(iocph_port_t port, const iocph_endpoint *local, uint32_t flags,
+                                 uint64_t key, iocph_handle_t *socket);
+
+/* Sends one datagram of 1..IOCPH_MAX_IO_LENGTH bytes (`remote` is copied; its port must not be
+ * 0). Result: bytes sent; IOCPH_E_MESSAGE_TOO_LARGE beyond what UDP carries. */
+IOCPH_API int32_t iocph_udp_send_to(iocph_handle_t socket, const void *buffer, uint32_t length,
+                                    const iocph_endpoint *remote, uint32_t timeout_ms,
+                                    uint64_t user_data, iocph_op_t *op);
+
+/* Receives one datagram; `remote` (valid until the completion; NULL if the sender is not wanted)
+ * receives the sender. Result: bytes stored; when the datagram was longer than `length`, the rest
+ * is discarded and the completion carries IOCPH_COMPLETION_TRUNCATED. */
+IOCPH_API int32_t iocph_udp_receive_from(iocph_handle_t socket, void *buffer, uint32_t length,
+                                         iocph_endpoint *remote, uint32_t timeout_ms,
+                                         uint64_t user_data, iocph_op_t *op);
 
 #ifdef __cplusplus
 }

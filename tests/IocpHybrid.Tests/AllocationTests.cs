@@ -76,6 +76,70 @@ public sealed class AllocationTests
     }
 
     [Fact]
+    public async Task TcpSendsAndReceivesAllocateNothingInSteadyState()
+    {
+        await using var port = new CompletionPort();
+        using var listener = port.ListenTcp(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        ValueTask<PortTcpConnection> accept = listener.AcceptAsync();
+        using var client = await PortTcpConnection.ConnectAsync(port, listener.LocalEndPoint).Within();
+        using var server = await accept.Within();
+        client.ReceiveTimeout = 60_000; // a native timeout on every receive costs nothing extra either
+        var outgoing = new byte[64];
+        var incoming = new byte[64];
+        using var cts = new CancellationTokenSource();
+
+        async Task Loop(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                ValueTask<int> receive = server.ReceiveAsync(incoming.AsMemory(), cts.Token);
+                await client.SendAsync(outgoing.AsMemory(), cts.Token).ConfigureAwait(false);
+                int received = await receive.ConfigureAwait(false);
+                while (received < outgoing.Length)
+                {
+                    received += await server.ReceiveAsync(incoming.AsMemory(received), cts.Token).ConfigureAwait(false);
+                }
+            }
+        }
+
+        double baseline = await ThreadPoolHopBaselineAsync(Operations).Within();
+        await Loop(2_000).Within();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        await Loop(Operations / 2).Within();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        AssertWithinBound(allocated, Operations / 2 * 2, baseline);
+    }
+
+    [Fact]
+    public async Task UdpDatagramsWithASocketAddressAllocateNothingInSteadyState()
+    {
+        await using var port = new CompletionPort();
+        using var a = port.BindUdp(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        using var b = port.BindUdp(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        System.Net.SocketAddress target = b.LocalEndPoint.Serialize();
+        var from = new System.Net.SocketAddress(System.Net.Sockets.AddressFamily.InterNetwork);
+        var outgoing = new byte[32];
+        var incoming = new byte[64];
+
+        async Task Loop(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                ValueTask<PortReceiveResult> receive = b.ReceiveFromAsync(incoming, from);
+                await a.SendToAsync(outgoing, target).ConfigureAwait(false);
+                await receive.ConfigureAwait(false);
+            }
+        }
+
+        double baseline = await ThreadPoolHopBaselineAsync(Operations).Within();
+        await Loop(2_000).Within();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        await Loop(Operations / 2).Within();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        AssertWithinBound(allocated, Operations / 2 * 2, baseline);
+    }
+
+    [Fact]
     public async Task PostsAndPipeTransfersAllocateNothingInSteadyState()
     {
         await using var port = new CompletionPort();

@@ -75,6 +75,18 @@ int main(void)
     check("offsetof(iocph_port_stats, callback_batches)", (long long)offsetof(iocph_port_stats, callback_batches), 32LL);
     check("offsetof(iocph_port_stats, handles_open)", (long long)offsetof(iocph_port_stats, handles_open), 40LL);
     check("offsetof(iocph_port_stats, os_waits)", (long long)offsetof(iocph_port_stats, os_waits), 48LL);
+    check("sizeof(iocph_endpoint)", (long long)sizeof(iocph_endpoint), 24LL);
+    check("offsetof(iocph_endpoint, family)", (long long)offsetof(iocph_endpoint, family), 0LL);
+    check("offsetof(iocph_endpoint, port)", (long long)offsetof(iocph_endpoint, port), 2LL);
+    check("offsetof(iocph_endpoint, scope_id)", (long long)offsetof(iocph_endpoint, scope_id), 4LL);
+    check("offsetof(iocph_endpoint, address)", (long long)offsetof(iocph_endpoint, address), 8LL);
+    check("sizeof(iocph_buffer)", (long long)sizeof(iocph_buffer), 16LL);
+    check("offsetof(iocph_buffer, data)", (long long)offsetof(iocph_buffer, data), 0LL);
+    check("offsetof(iocph_buffer, length)", (long long)offsetof(iocph_buffer, length), 8LL);
+    check("offsetof(iocph_buffer, reserved)", (long long)offsetof(iocph_buffer, reserved), 12LL);
+    check("sizeof(iocph_accept_result)", (long long)sizeof(iocph_accept_result), 32LL);
+    check("offsetof(iocph_accept_result, socket)", (long long)offsetof(iocph_accept_result, socket), 0LL);
+    check("offsetof(iocph_accept_result, remote)", (long long)offsetof(iocph_accept_result, remote), 8LL);
     check("IOCPH_VERSION_MAJOR", (long long)(IOCPH_VERSION_MAJOR), 0LL);
     check("IOCPH_VERSION_MINOR", (long long)(IOCPH_VERSION_MINOR), 1LL);
     check("IOCPH_VERSION_PATCH", (long long)(IOCPH_VERSION_PATCH), 0LL);
@@ -82,6 +94,7 @@ int main(void)
     check("IOCPH_MAX_OPS", (long long)(IOCPH_MAX_OPS), 1048576LL);
     check("IOCPH_UNBUFFERED_ALIGNMENT", (long long)(IOCPH_UNBUFFERED_ALIGNMENT), 4096LL);
     check("IOCPH_MAX_IO_LENGTH", (long long)(IOCPH_MAX_IO_LENGTH), 2147479552LL);
+    check("IOCPH_MAX_BUFFERS", (long long)(IOCPH_MAX_BUFFERS), 16LL);
     check("IOCPH_OK", (long long)(IOCPH_OK), 0LL);
     check("IOCPH_E_UNKNOWN", (long long)(IOCPH_E_UNKNOWN), -20000LL);
     check("IOCPH_E_INVALID_ARGUMENT", (long long)(IOCPH_E_INVALID_ARGUMENT), -20001LL);
@@ -104,8 +117,18 @@ int main(void)
     check("IOCPH_E_NOTPENDING", (long long)(IOCPH_E_NOTPENDING), -20018LL);
     check("IOCPH_E_WRONGTHREAD", (long long)(IOCPH_E_WRONGTHREAD), -20019LL);
     check("IOCPH_E_IS_DIRECTORY", (long long)(IOCPH_E_IS_DIRECTORY), -20020LL);
+    check("IOCPH_E_CONNECTION_REFUSED", (long long)(IOCPH_E_CONNECTION_REFUSED), -20021LL);
+    check("IOCPH_E_CONNECTION_RESET", (long long)(IOCPH_E_CONNECTION_RESET), -20022LL);
+    check("IOCPH_E_CONNECTION_ABORTED", (long long)(IOCPH_E_CONNECTION_ABORTED), -20023LL);
+    check("IOCPH_E_ADDRESS_IN_USE", (long long)(IOCPH_E_ADDRESS_IN_USE), -20024LL);
+    check("IOCPH_E_ADDRESS_NOT_AVAILABLE", (long long)(IOCPH_E_ADDRESS_NOT_AVAILABLE), -20025LL);
+    check("IOCPH_E_HOST_UNREACHABLE", (long long)(IOCPH_E_HOST_UNREACHABLE), -20026LL);
+    check("IOCPH_E_NETWORK_UNREACHABLE", (long long)(IOCPH_E_NETWORK_UNREACHABLE), -20027LL);
+    check("IOCPH_E_MESSAGE_TOO_LARGE", (long long)(IOCPH_E_MESSAGE_TOO_LARGE), -20028LL);
+    check("IOCPH_E_NOT_CONNECTED", (long long)(IOCPH_E_NOT_CONNECTED), -20029LL);
     check("IOCPH_COMPLETION_NONE", (long long)(IOCPH_COMPLETION_NONE), 0LL);
     check("IOCPH_COMPLETION_POSTED", (long long)(IOCPH_COMPLETION_POSTED), 1LL);
+    check("IOCPH_COMPLETION_TRUNCATED", (long long)(IOCPH_COMPLETION_TRUNCATED), 2LL);
     check("IOCPH_BACKEND_DEFAULT", (long long)(IOCPH_BACKEND_DEFAULT), 0LL);
     check("IOCPH_BACKEND_IOCP", (long long)(IOCPH_BACKEND_IOCP), 1LL);
     check("IOCPH_BACKEND_IO_URING", (long long)(IOCPH_BACKEND_IO_URING), 2LL);
@@ -116,6 +139,20 @@ int main(void)
     check("IOCPH_FILE_TRUNCATE", (long long)(IOCPH_FILE_TRUNCATE), 16LL);
     check("IOCPH_FILE_APPEND", (long long)(IOCPH_FILE_APPEND), 32LL);
     check("IOCPH_FILE_UNBUFFERED", (long long)(IOCPH_FILE_UNBUFFERED), 64LL);
+    check("IOCPH_AF_UNSPEC", (long long)(IOCPH_AF_UNSPEC), 0LL);
+    check("IOCPH_AF_INET", (long long)(IOCPH_AF_INET), 4LL);
+    check("IOCPH_AF_INET6", (long long)(IOCPH_AF_INET6), 6LL);
+    check("IOCPH_SOCKET_NONE", (long long)(IOCPH_SOCKET_NONE), 0LL);
+    check("IOCPH_SOCKET_REUSE_ADDRESS", (long long)(IOCPH_SOCKET_REUSE_ADDRESS), 1LL);
+    check("IOCPH_SOCKET_DUAL_MODE", (long long)(IOCPH_SOCKET_DUAL_MODE), 2LL);
+    check("IOCPH_ENDPOINT_LOCAL", (long long)(IOCPH_ENDPOINT_LOCAL), 0LL);
+    check("IOCPH_ENDPOINT_REMOTE", (long long)(IOCPH_ENDPOINT_REMOTE), 1LL);
+    check("IOCPH_SOCKOPT_NO_DELAY", (long long)(IOCPH_SOCKOPT_NO_DELAY), 1LL);
+    check("IOCPH_SOCKOPT_KEEP_ALIVE", (long long)(IOCPH_SOCKOPT_KEEP_ALIVE), 2LL);
+    check("IOCPH_SOCKOPT_SEND_BUFFER", (long long)(IOCPH_SOCKOPT_SEND_BUFFER), 3LL);
+    check("IOCPH_SOCKOPT_RECEIVE_BUFFER", (long long)(IOCPH_SOCKOPT_RECEIVE_BUFFER), 4LL);
+    check("IOCPH_SOCKOPT_LINGER", (long long)(IOCPH_SOCKOPT_LINGER), 5LL);
+    check("IOCPH_SOCKOPT_REUSE_ADDRESS", (long long)(IOCPH_SOCKOPT_REUSE_ADDRESS), 6LL);
     if (failures != 0)
     {
         printf("test_layout: %d of %d checks failed\n", failures, checks);

@@ -383,4 +383,98 @@ static inline void test_check_stats_idle_at(iocph_port_t port, const char *file,
 }
 #define test_check_stats_idle(port) test_check_stats_idle_at(port, __FILE__, __LINE__)
 
+/* ---- sockets: everything goes through the library's own API (Winsock is started by the
+ * library on Windows), so the same code runs on io_uring and on IOCP under Wine ---- */
+
+/* The loopback endpoint of a family (IOCPH_AF_INET: 127.0.0.1, IOCPH_AF_INET6: ::1). */
+static inline iocph_endpoint test_loopback(uint16_t family, uint16_t port)
+{
+    iocph_endpoint ep;
+    memset(&ep, 0, sizeof ep);
+    ep.family = family;
+    ep.port = port;
+    if (family == IOCPH_AF_INET) {
+        ep.address[0] = 127;
+        ep.address[3] = 1;
+    } else {
+        ep.address[15] = 1;
+    }
+    return ep;
+}
+
+/* A listener on the family's loopback, port chosen by the system; *bound receives its endpoint. */
+static inline iocph_handle_t test_listen_at(iocph_port_t port, uint16_t family, int32_t backlog,
+                                            iocph_endpoint *bound, const char *file, int line)
+{
+    iocph_endpoint ep = test_loopback(family, 0);
+    iocph_handle_t listener = 0;
+    int32_t rc = iocph_tcp_listen(port, &ep, backlog, 0, 7, &listener);
+    if (rc != IOCPH_OK)
+        test_fail(file, line, "iocph_tcp_listen returned %d (%s)", (int)rc,
+                  iocph_status_message(rc));
+    rc = iocph_socket_get_endpoint(listener, IOCPH_ENDPOINT_LOCAL, bound);
+    if (rc != IOCPH_OK || bound->port == 0)
+        test_fail(file, line, "get_endpoint returned %d, port %u", (int)rc, bound->port);
+    return listener;
+}
+#define test_listen(port, family, backlog, bound)                                                \
+    test_listen_at(port, family, backlog, bound, __FILE__, __LINE__)
+
+/* Dequeues exactly `count` completions (pull mode) into out[], in arrival order. */
+static inline void test_dequeue_n_at(iocph_port_t port, iocph_completion *out, uint32_t count,
+                                     uint32_t timeout_ms, const char *file, int line)
+{
+    for (uint32_t i = 0; i < count; i++)
+        out[i] = test_dequeue_one_at(port, timeout_ms, file, line);
+}
+#define test_dequeue_n(port, out, count, timeout_ms)                                             \
+    test_dequeue_n_at(port, out, count, timeout_ms, __FILE__, __LINE__)
+
+/* A connected TCP pair through a fresh listener (closed again): *client from iocph_tcp_connect
+ * (user_data 2), *server from iocph_tcp_accept (user_data 1). Pull-mode port. */
+static inline void test_tcp_pair_at(iocph_port_t port, uint16_t family, iocph_handle_t *client,
+                                    iocph_handle_t *server, const char *file, int line)
+{
+    iocph_endpoint bound;
+    iocph_handle_t listener = test_listen_at(port, family, 0, &bound, file, line);
+    iocph_accept_result ar;
+    memset(&ar, 0, sizeof ar);
+    int32_t rc = iocph_tcp_accept(listener, 8, &ar, 0, 1, NULL);
+    if (rc == IOCPH_OK)
+        rc = iocph_tcp_connect(port, &bound, NULL, 9, 0, 2, client, NULL);
+    if (rc != IOCPH_OK)
+        test_fail(file, line, "accept/connect returned %d (%s)", (int)rc,
+                  iocph_status_message(rc));
+    for (int i = 0; i < 2; i++) {
+        iocph_completion c = test_dequeue_one_at(port, 10000, file, line);
+        if (c.result != 0 || (c.user_data != 1 && c.user_data != 2))
+            test_fail(file, line, "pair: user_data %llu result %lld (%s)",
+                      (unsigned long long)c.user_data, (long long)c.result,
+                      iocph_status_message((int32_t)c.result));
+    }
+    *server = ar.socket;
+    CHECK_AT(ar.socket != 0, file, line);
+    CHECK_AT(iocph_handle_close(listener) == IOCPH_OK, file, line);
+}
+#define test_tcp_pair(port, family, client, server)                                              \
+    test_tcp_pair_at(port, family, client, server, __FILE__, __LINE__)
+
+/* Deterministic test bytes: a pattern that differs per position and per seed. */
+static inline uint8_t test_byte(uint32_t seed, size_t i)
+{
+    return (uint8_t)((i * 131u + seed * 7u + (i >> 8) * 17u) & 0xFF);
+}
+static inline void test_fill(uint8_t *buf, size_t len, uint32_t seed)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = test_byte(seed, i);
+}
+static inline int test_check_fill(const uint8_t *buf, size_t len, uint32_t seed)
+{
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != test_byte(seed, i))
+            return 0;
+    return 1;
+}
+
 #endif

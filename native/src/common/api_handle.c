@@ -5,8 +5,6 @@
 #include <stdlib.h>
 
 #define FILE_KINDS (1u << IOCPH__KIND_FILE)
-#define ANY_HANDLE_KINDS                                                                         \
-    ((1u << IOCPH__KIND_FILE) | (1u << IOCPH__KIND_PIPE_READ) | (1u << IOCPH__KIND_PIPE_WRITE))
 #define KNOWN_FILE_FLAGS                                                                         \
     (IOCPH_FILE_READ | IOCPH_FILE_WRITE | IOCPH_FILE_CREATE | IOCPH_FILE_EXCLUSIVE |             \
      IOCPH_FILE_TRUNCATE | IOCPH_FILE_APPEND | IOCPH_FILE_UNBUFFERED)
@@ -29,15 +27,18 @@ static void handle_finalize(void *object)
     iocph__port_release(port); /* the handle's reference on its port */
 }
 
-/* Wraps an OS handle already opened for the port into a table entry. On failure the OS handle is
- * closed, so the caller has nothing to undo. */
-static int32_t handle_publish(iocph__port *port, uint32_t kind, intptr_t os, uint32_t flags,
+void iocph__close_unpublished(iocph__port *port, uint32_t kind, intptr_t os)
+{
+    iocph__handle tmp = {.port = port, .kind = kind, .os = os};
+    port->backend->handle_close_os(&tmp);
+}
+
+int32_t iocph__handle_publish(iocph__port *port, uint32_t kind, intptr_t os, uint32_t flags,
                               uint64_t key, iocph_handle_t *out)
 {
     iocph__handle *h = calloc(1, sizeof *h);
     if (!h) {
-        iocph__handle tmp = {.port = port, .kind = kind, .os = os};
-        port->backend->handle_close_os(&tmp);
+        iocph__close_unpublished(port, kind, os);
         return IOCPH_E_NOMEM;
     }
     h->port = port;
@@ -65,7 +66,7 @@ static int32_t handle_publish(iocph__port *port, uint32_t kind, intptr_t os, uin
     return IOCPH_OK;
 }
 
-static iocph__port *running_port(iocph_port_t value, int32_t *rc)
+iocph__port *iocph__port_running(iocph_port_t value, int32_t *rc)
 {
     iocph__port *port = iocph__port_acquire(value);
     if (!port) {
@@ -95,13 +96,13 @@ int32_t iocph_file_open(iocph_port_t port_value, const char *path_utf8, uint32_t
     if ((flags & IOCPH_FILE_EXCLUSIVE) && !(flags & IOCPH_FILE_CREATE))
         return IOCPH_E_INVALID_ARGUMENT;
     int32_t rc;
-    iocph__port *port = running_port(port_value, &rc);
+    iocph__port *port = iocph__port_running(port_value, &rc);
     if (!port)
         return rc;
     intptr_t os;
     rc = port->backend->file_open(port, path_utf8, flags, &os);
     if (rc == IOCPH_OK)
-        rc = handle_publish(port, IOCPH__KIND_FILE, os, flags, key, file);
+        rc = iocph__handle_publish(port, IOCPH__KIND_FILE, os, flags, key, file);
     iocph__port_release(port);
     return rc;
 }
@@ -116,18 +117,17 @@ int32_t iocph_pipe_create(iocph_port_t port_value, uint64_t key, iocph_handle_t 
     if (!read_end || !write_end)
         return IOCPH_E_INVALID_ARGUMENT;
     int32_t rc;
-    iocph__port *port = running_port(port_value, &rc);
+    iocph__port *port = iocph__port_running(port_value, &rc);
     if (!port)
         return rc;
     intptr_t r, w;
     rc = port->backend->pipe_create(port, &r, &w);
     if (rc == IOCPH_OK) {
-        rc = handle_publish(port, IOCPH__KIND_PIPE_READ, r, IOCPH_FILE_READ, key, read_end);
+        rc = iocph__handle_publish(port, IOCPH__KIND_PIPE_READ, r, IOCPH_FILE_READ, key, read_end);
         if (rc < 0) {
-            iocph__handle tmp = {.port = port, .kind = IOCPH__KIND_PIPE_WRITE, .os = w};
-            port->backend->handle_close_os(&tmp);
+            iocph__close_unpublished(port, IOCPH__KIND_PIPE_WRITE, w);
         } else {
-            rc = handle_publish(port, IOCPH__KIND_PIPE_WRITE, w, IOCPH_FILE_WRITE, key, write_end);
+            rc = iocph__handle_publish(port, IOCPH__KIND_PIPE_WRITE, w, IOCPH_FILE_WRITE, key, write_end);
             if (rc < 0) {
                 iocph_handle_close(*read_end);
                 *read_end = 0;
@@ -140,7 +140,7 @@ int32_t iocph_pipe_create(iocph_port_t port_value, uint64_t key, iocph_handle_t 
 
 int32_t iocph_handle_close(iocph_handle_t value)
 {
-    iocph__handle *h = iocph__table_acquire(value, ANY_HANDLE_KINDS);
+    iocph__handle *h = iocph__table_acquire(value, IOCPH__ANY_HANDLE_KINDS);
     if (!h)
         return IOCPH_E_BADHANDLE;
     if (!iocph__table_close(value)) {
@@ -158,7 +158,7 @@ int32_t iocph_handle_close(iocph_handle_t value)
 
 int32_t iocph_handle_cancel_all(iocph_handle_t value)
 {
-    iocph__handle *h = iocph__table_acquire(value, ANY_HANDLE_KINDS);
+    iocph__handle *h = iocph__table_acquire(value, IOCPH__ANY_HANDLE_KINDS);
     if (!h)
         return IOCPH_E_BADHANDLE;
     int32_t rc = IOCPH_OK;
@@ -170,7 +170,7 @@ int32_t iocph_handle_cancel_all(iocph_handle_t value)
 
 int32_t iocph_op_cancel(iocph_handle_t value, iocph_op_t op_value)
 {
-    iocph__handle *h = iocph__table_acquire(value, ANY_HANDLE_KINDS);
+    iocph__handle *h = iocph__table_acquire(value, IOCPH__ANY_HANDLE_KINDS);
     if (!h)
         return IOCPH_E_BADHANDLE;
     int32_t rc = IOCPH_E_NOTPENDING;
@@ -186,31 +186,13 @@ int32_t iocph_op_cancel(iocph_handle_t value, iocph_op_t op_value)
 
 static bool aligned(uint64_t x) { return (x & (IOCPH_UNBUFFERED_ALIGNMENT - 1)) == 0; }
 
-/* The one path every I/O operation starts through. */
-static int32_t start_io(iocph_handle_t value, uint32_t kind_mask, uint32_t op_kind,
-                        uint32_t needed_access, const void *buffer, uint32_t length,
-                        uint64_t offset, uint64_t user_data, iocph_op_t *op_out)
+int32_t iocph__io_begin(iocph_handle_t value, uint32_t kind_mask, iocph__op **op_out)
 {
-    if (op_out)
-        *op_out = 0;
-    if (op_kind != IOCPH__OP_FLUSH &&
-        (!buffer || length == 0 || length > IOCPH_MAX_IO_LENGTH || offset > (uint64_t)INT64_MAX))
-        return IOCPH_E_INVALID_ARGUMENT;
     iocph__handle *h = iocph__table_acquire(value, kind_mask);
     if (!h)
         return IOCPH_E_BADHANDLE; /* the op's reference on the handle if all goes well */
-    int32_t rc = IOCPH_OK;
-    if (!(h->flags & needed_access))
-        rc = IOCPH_E_ACCESS_DENIED;
-    else if ((h->flags & IOCPH_FILE_UNBUFFERED) && op_kind != IOCPH__OP_FLUSH &&
-             (!aligned((uint64_t)(uintptr_t)buffer) || !aligned(length) || !aligned(offset)))
-        rc = IOCPH_E_ALIGNMENT;
-    if (rc < 0) {
-        iocph__table_release(value);
-        return rc;
-    }
     iocph__port *port = h->port;
-    rc = iocph__port_enter(port);
+    int32_t rc = iocph__port_enter(port);
     if (rc < 0) {
         iocph__table_release(value);
         return rc;
@@ -223,14 +205,27 @@ static int32_t start_io(iocph_handle_t value, uint32_t kind_mask, uint32_t op_ki
     }
     op->handle = h;
     op->key = h->key;
-    op->user_data = user_data;
-    op->buffer = (uint8_t *)(uintptr_t)buffer;
-    op->length = length;
-    op->offset = offset;
-    op->kind = op_kind;
+    *op_out = op;
+    return IOCPH_OK;
+}
+
+void iocph__io_abort(iocph__op *op)
+{
+    iocph__port *port = op->port;
+    iocph_handle_t value = op->handle->value;
+    iocph__op_free(op);
+    iocph__port_leave(port);
+    iocph__table_release(value);
+}
+
+int32_t iocph__io_submit(iocph__op *op, iocph_op_t *op_out)
+{
+    iocph__handle *h = op->handle;
+    iocph__port *port = h->port;
+    iocph_handle_t value = h->value;
     iocph_op_t op_value = iocph__op_value(op); /* before submit: op may complete and be reused */
     iocph__table_addref(value);                /* ours, across submit: the op may finish first */
-    rc = port->backend->op_submit(op);
+    int32_t rc = port->backend->op_submit(op);
     if (rc < 0) {
         iocph__op_free(op);
         iocph__port_leave(port);
@@ -251,6 +246,38 @@ static int32_t start_io(iocph_handle_t value, uint32_t kind_mask, uint32_t op_ki
     }
     iocph__table_release(value);
     return IOCPH_OK;
+}
+
+/* The path every file and pipe operation starts through. */
+static int32_t start_io(iocph_handle_t value, uint32_t kind_mask, uint32_t op_kind,
+                        uint32_t needed_access, const void *buffer, uint32_t length,
+                        uint64_t offset, uint64_t user_data, iocph_op_t *op_out)
+{
+    if (op_out)
+        *op_out = 0;
+    if (op_kind != IOCPH__OP_FLUSH &&
+        (!buffer || length == 0 || length > IOCPH_MAX_IO_LENGTH || offset > (uint64_t)INT64_MAX))
+        return IOCPH_E_INVALID_ARGUMENT;
+    iocph__op *op;
+    int32_t rc = iocph__io_begin(value, kind_mask, &op);
+    if (rc < 0)
+        return rc;
+    iocph__handle *h = op->handle;
+    if (!(h->flags & needed_access))
+        rc = IOCPH_E_ACCESS_DENIED;
+    else if ((h->flags & IOCPH_FILE_UNBUFFERED) && op_kind != IOCPH__OP_FLUSH &&
+             (!aligned((uint64_t)(uintptr_t)buffer) || !aligned(length) || !aligned(offset)))
+        rc = IOCPH_E_ALIGNMENT;
+    if (rc < 0) {
+        iocph__io_abort(op);
+        return rc;
+    }
+    op->user_data = user_data;
+    op->buffer = (uint8_t *)(uintptr_t)buffer;
+    op->length = length;
+    op->offset = offset;
+    op->kind = op_kind;
+    return iocph__io_submit(op, op_out);
 }
 
 int32_t iocph_file_read(iocph_handle_t file, void *buffer, uint32_t length, uint64_t offset,

@@ -20,7 +20,7 @@ void iocph__op_finish(iocph__op *op, int64_t result, int32_t os_error, iocph_com
     } else {
         entry->result = result;
         entry->os_error = result < 0 ? os_error : 0;
-        entry->flags = IOCPH_COMPLETION_NONE;
+        entry->flags = result < 0 ? IOCPH_COMPLETION_NONE : op->completion_flags;
     }
     iocph__handle *handle = op->handle;
     iocph__op_free(op);

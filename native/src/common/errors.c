@@ -29,6 +29,15 @@ const char *iocph_status_message(int32_t status)
     case IOCPH_E_NOTPENDING: return "the operation is not in flight";
     case IOCPH_E_WRONGTHREAD: return "not allowed from the port's own completion callback";
     case IOCPH_E_IS_DIRECTORY: return "the path is a directory";
+    case IOCPH_E_CONNECTION_REFUSED: return "connection refused: nothing listens there";
+    case IOCPH_E_CONNECTION_RESET: return "connection reset by the peer";
+    case IOCPH_E_CONNECTION_ABORTED: return "connection aborted by the local system";
+    case IOCPH_E_ADDRESS_IN_USE: return "address already in use";
+    case IOCPH_E_ADDRESS_NOT_AVAILABLE: return "address not available on this machine";
+    case IOCPH_E_HOST_UNREACHABLE: return "host unreachable";
+    case IOCPH_E_NETWORK_UNREACHABLE: return "network unreachable";
+    case IOCPH_E_MESSAGE_TOO_LARGE: return "message too large";
+    case IOCPH_E_NOT_CONNECTED: return "the socket is not connected";
     default: return "unknown status";
     }
 }
@@ -39,6 +48,27 @@ const char *iocph__getenv(const char *name) { return getenv(name); }
 
 #ifndef ERROR_HANDLES_CLOSED
 #define ERROR_HANDLES_CLOSED 676L /* not in every mingw-w64 winerror.h */
+#endif
+#ifndef ERROR_CONNECTION_REFUSED
+#define ERROR_CONNECTION_REFUSED 1225L
+#endif
+#ifndef ERROR_CONNECTION_ABORTED
+#define ERROR_CONNECTION_ABORTED 1236L
+#endif
+#ifndef ERROR_NETNAME_DELETED
+#define ERROR_NETNAME_DELETED 64L
+#endif
+#ifndef ERROR_PORT_UNREACHABLE
+#define ERROR_PORT_UNREACHABLE 1234L
+#endif
+#ifndef ERROR_HOST_UNREACHABLE
+#define ERROR_HOST_UNREACHABLE 1232L
+#endif
+#ifndef ERROR_NETWORK_UNREACHABLE
+#define ERROR_NETWORK_UNREACHABLE 1231L
+#endif
+#ifndef ERROR_ADDRESS_ALREADY_ASSOCIATED
+#define ERROR_ADDRESS_ALREADY_ASSOCIATED 1227L
 #endif
 
 int32_t iocph__map_win32(unsigned long error)
@@ -82,6 +112,41 @@ int32_t iocph__map_win32(unsigned long error)
     case ERROR_TIMEOUT:
     case ERROR_SEM_TIMEOUT: return IOCPH_E_TIMEOUT;
     case ERROR_NOT_FOUND: return IOCPH_E_NOTPENDING;
+    /* Sockets: WSAGetLastError gives WSAE*; an overlapped socket op's NTSTATUS turned into a
+     * Win32 code (GetOverlappedResult, RtlNtStatusToDosError) gives the ERROR_* forms. */
+    case WSAECONNREFUSED:
+    case ERROR_CONNECTION_REFUSED:
+    case ERROR_PORT_UNREACHABLE: /* nothing listens on that port (UDP: ICMP port unreachable) */
+        return IOCPH_E_CONNECTION_REFUSED;
+    case WSAECONNRESET:
+    case WSAENETRESET:
+    case ERROR_NETNAME_DELETED: /* what an overlapped receive reports for a reset */
+        return IOCPH_E_CONNECTION_RESET;
+    case WSAECONNABORTED:
+    case ERROR_CONNECTION_ABORTED: return IOCPH_E_CONNECTION_ABORTED;
+    case WSAEADDRINUSE:
+    case ERROR_ADDRESS_ALREADY_ASSOCIATED: return IOCPH_E_ADDRESS_IN_USE;
+    case WSAEADDRNOTAVAIL: return IOCPH_E_ADDRESS_NOT_AVAILABLE;
+    case WSAEHOSTUNREACH:
+    case WSAEHOSTDOWN:
+    case ERROR_HOST_UNREACHABLE: return IOCPH_E_HOST_UNREACHABLE;
+    case WSAENETUNREACH:
+    case WSAENETDOWN:
+    case ERROR_NETWORK_UNREACHABLE: return IOCPH_E_NETWORK_UNREACHABLE;
+    case WSAEMSGSIZE: return IOCPH_E_MESSAGE_TOO_LARGE;
+    case WSAENOTCONN: return IOCPH_E_NOT_CONNECTED;
+    case WSAETIMEDOUT: return IOCPH_E_TIMEOUT;
+    case WSAESHUTDOWN: return IOCPH_E_BROKEN_PIPE; /* send after shutdown(SD_SEND) */
+    case WSAEACCES: return IOCPH_E_ACCESS_DENIED;
+    case WSAEINVAL:
+    case WSAEFAULT: return IOCPH_E_INVALID_ARGUMENT;
+    case WSAEAFNOSUPPORT:
+    case WSAEPROTONOSUPPORT:
+    case WSAEOPNOTSUPP: return IOCPH_E_UNSUPPORTED;
+    case WSAEMFILE: return IOCPH_E_TOO_MANY_HANDLES;
+    case WSAENOBUFS: return IOCPH_E_NOMEM;
+    case WSAENOTSOCK: return IOCPH_E_BADHANDLE;
+    case WSAEINTR: return IOCPH_E_CANCELED;
     default: return IOCPH_E_UNKNOWN;
     }
 }
@@ -114,9 +179,22 @@ int32_t iocph__map_errno(int error)
     case EOVERFLOW: return IOCPH_E_INVALID_ARGUMENT;
     case ECANCELED:
     case EINTR: return IOCPH_E_CANCELED;
-    case EPIPE:
+    case EPIPE: return IOCPH_E_BROKEN_PIPE; /* also a send after shutdown(SHUT_WR) */
+    case ECONNREFUSED: return IOCPH_E_CONNECTION_REFUSED;
     case ECONNRESET:
-    case ENOTCONN: return IOCPH_E_BROKEN_PIPE;
+    case ENETRESET: return IOCPH_E_CONNECTION_RESET;
+    case ECONNABORTED: return IOCPH_E_CONNECTION_ABORTED;
+    case EADDRINUSE: return IOCPH_E_ADDRESS_IN_USE;
+    case EADDRNOTAVAIL: return IOCPH_E_ADDRESS_NOT_AVAILABLE;
+    case EHOSTUNREACH:
+    case EHOSTDOWN: return IOCPH_E_HOST_UNREACHABLE;
+    case ENETUNREACH:
+    case ENETDOWN: return IOCPH_E_NETWORK_UNREACHABLE;
+    case EMSGSIZE: return IOCPH_E_MESSAGE_TOO_LARGE;
+    case ENOTCONN: return IOCPH_E_NOT_CONNECTED;
+    case EAFNOSUPPORT:
+    case EPROTONOSUPPORT: return IOCPH_E_UNSUPPORTED;
+    case ENOTSOCK: return IOCPH_E_BADHANDLE;
     case ENOSPC:
     case EDQUOT:
     case EFBIG: return IOCPH_E_DISK_FULL;

@@ -37,7 +37,10 @@ enum {
     IOCPH__KIND_PORT = 1,
     IOCPH__KIND_FILE = 2,
     IOCPH__KIND_PIPE_READ = 3,
-    IOCPH__KIND_PIPE_WRITE = 4
+    IOCPH__KIND_PIPE_WRITE = 4,
+    IOCPH__KIND_TCP_LISTENER = 5,
+    IOCPH__KIND_TCP = 6, /* a connected (or connecting) TCP socket */
+    IOCPH__KIND_UDP = 7
 };
 
 /* ---- operations ---- */
@@ -48,8 +51,29 @@ enum {
     IOCPH__OP_FLUSH = 3,
     IOCPH__OP_POST = 4,       /* a user packet from iocph_port_post */
     IOCPH__OP_PIPE_READ = 5,
-    IOCPH__OP_PIPE_WRITE = 6 /* completes only when all bytes are written (or on error) */
+    IOCPH__OP_PIPE_WRITE = 6, /* completes only when all bytes are written (or on error) */
+    IOCPH__OP_ACCEPT = 7,     /* op->sock->accept_out / accept_key */
+    IOCPH__OP_CONNECT = 8,    /* op->sock->endpoint is the remote */
+    IOCPH__OP_SEND = 9,       /* op->sock->buffers[0..count): completes when all are sent */
+    IOCPH__OP_RECEIVE = 10,   /* op->sock->buffers[0..count) */
+    IOCPH__OP_SEND_TO = 11,   /* buffer/length, op->sock->endpoint is the remote */
+    IOCPH__OP_RECEIVE_FROM = 12 /* buffer/length, op->sock->endpoint_out gets the sender */
 };
+
+/* The socket part of an operation, allocated the first time a pool slot serves a socket
+ * operation and kept with the slot (no malloc per operation in steady state). The backend's own
+ * per-op socket state (backend->op_ext_size bytes: WSABUF/iovec arrays, msghdr, AcceptEx
+ * buffer, timeout timer) follows it in the same block: iocph__op_socket_backend(op). */
+typedef struct iocph__op_socket {
+    iocph_endpoint endpoint;          /* CONNECT, SEND_TO: the remote (copied) */
+    iocph_endpoint *endpoint_out;     /* RECEIVE_FROM: the sender, written at completion */
+    iocph_accept_result *accept_out;  /* ACCEPT: written at completion */
+    uint64_t accept_key;              /* ACCEPT: completion key of the accepted socket */
+    uint32_t timeout_ms;              /* 0 = none */
+    uint32_t buffer_count;            /* SEND, RECEIVE: 1..IOCPH_MAX_BUFFERS */
+    uint64_t progress;                /* SEND: bytes sent so far (continued on short sends) */
+    iocph_buffer buffers[IOCPH_MAX_BUFFERS];
+} iocph__op_socket;
 
 struct iocph__op {
 #ifdef _WIN32
@@ -69,7 +93,10 @@ struct iocph__op {
     iocph__spin lock;    /* serialises iocph_op_cancel against the op returning to the pool */
     uint32_t next_free;
     iocph__op *next;     /* free for the backend to use while the op is in flight (queues) */
+    iocph__op_socket *sock; /* socket ops only; kept with the slot once allocated */
     void *backend_data;  /* free for the backend to use while the op is in flight */
+    uint32_t completion_flags; /* iocph_completion_flags the backend adds before iocph__op_finish
+                                  (IOCPH_COMPLETION_TRUNCATED); 0 when the op is allocated */
 };
 
 /* The op's public value: generation in the high half, pool index in the low half. */
@@ -180,6 +207,17 @@ struct iocph__backend {
     int32_t (*op_cancel)(iocph__op *op);
     /* Requests cancellation of every op in flight on the handle. */
     int32_t (*handle_cancel_all)(iocph__handle *handle);
+
+    /* ---- sockets ---- */
+    /* Bytes of backend state each socket op needs after its iocph__op_socket. */
+    size_t op_ext_size;
+    /* Creates an unbound socket for the port (family AF_INET/AF_INET6, type SOCK_STREAM or
+     * SOCK_DGRAM): overlapped on Windows, close-on-exec on Linux. Binding, listening and options
+     * are done by the common code (common/socket_sys.c). */
+    int32_t (*socket_create)(iocph__port *port, int family, int type, intptr_t *os);
+    /* ACCEPT, CONNECT, SEND, RECEIVE, SEND_TO, RECEIVE_FROM also go through op_submit, with
+     * op->sock->timeout_ms applied (IOCPH_E_TIMEOUT when it expires). An accept that completes
+     * publishes the new socket with iocph__accept_publish before delivering. */
 };
 
 #ifdef _WIN32
@@ -196,13 +234,17 @@ void iocph__pool_destroy(iocph__op_pool *pool);
 iocph__op *iocph__op_alloc(iocph__port *port);
 /* Returns an op to the pool: bumps its generation so its public value goes stale. */
 void iocph__op_free(iocph__op *op);
+/* The op's socket block (iocph__op_socket + backend->op_ext_size bytes), allocated zeroed the
+ * first time the slot serves a socket op and kept with the slot (freed with the pool). Returns
+ * NULL when out of memory. */
+iocph__op_socket *iocph__op_socket_get(iocph__op *op);
 /* Finds the live op behind a public value and returns it with op->lock held (the caller unlocks
  * with iocph__spin_unlock), or NULL if the value is stale or forged. */
 iocph__op *iocph__op_lock_live(iocph__port *port, iocph_op_t value);
 
 /* ---- what backends call (implemented in common/) ---- */
 
-/* Fills *entry from op and the outcome, returns op to the pool and releases its handle
+/* Fills *entry from op and the outcome (flags: op->completion_flags), returns op to the pool and releases its handle
  * reference (which may close the OS handle). Does not touch ops_in_flight: iocph__deliver or the
  * pull queue does, once the user has the completion. */
 void iocph__op_finish(iocph__op *op, int64_t result, int32_t os_error, iocph_completion *entry);
@@ -233,6 +275,20 @@ int32_t iocph__map_win32(unsigned long error);
 #else
 int32_t iocph__map_errno(int error);
 #endif
+
+/* The backend's part of a socket op's extension block. */
+static inline void *iocph__op_socket_backend(iocph__op *op) { return op->sock + 1; }
+
+/* Accept completion: wraps the accepted OS socket into a handle of the listener's port under
+ * op->sock->accept_key and fills op->sock->accept_out (socket and remote). Returns 0, or an error
+ * code (the OS socket is then closed) that becomes the accept's result. Call on the thread that
+ * finishes the op, before iocph__op_finish. */
+int32_t iocph__accept_publish(iocph__op *op, intptr_t os, const void *sockaddr, int sockaddr_len);
+
+/* sockaddr (struct sockaddr_in / sockaddr_in6) <-> iocph_endpoint (common/endpoint.c).
+ * to_sockaddr returns the length used, or 0 if the endpoint is invalid. */
+int iocph__endpoint_to_sockaddr(const iocph_endpoint *ep, void *storage, int storage_len);
+int32_t iocph__endpoint_from_sockaddr(const void *sockaddr, int len, iocph_endpoint *ep);
 
 /* Environment variable lookup (NULL if unset). */
 const char *iocph__getenv(const char *name);

@@ -55,8 +55,12 @@ void iocph__pool_destroy(iocph__op_pool *pool)
 {
     if (!pool->chunks)
         return;
-    for (uint32_t c = 0; c < pool->chunk_count; c++)
-        free(atomic_load_explicit(&pool->chunks[c], memory_order_relaxed));
+    for (uint32_t c = 0; c < pool->chunk_count; c++) {
+        iocph__op *chunk = atomic_load_explicit(&pool->chunks[c], memory_order_relaxed);
+        for (uint32_t i = 0; i < IOCPH__POOL_CHUNK_OPS; i++)
+            free(chunk[i].sock);
+        free(chunk);
+    }
     free((void *)pool->chunks);
     pool->chunks = NULL;
     iocph__mutex_destroy(&pool->lock);
@@ -88,6 +92,7 @@ iocph__op *iocph__op_alloc(iocph__port *port)
     op->value = 0;
     op->next = NULL;
     op->backend_data = NULL;
+    op->completion_flags = 0;
     op->kind = IOCPH__OP_FREE; /* the caller sets the real kind once the op is filled in */
     return op;
 }
@@ -105,6 +110,15 @@ void iocph__op_free(iocph__op *op)
     op->next_free = pool->free_head;
     pool->free_head = op->index + 1;
     iocph__mutex_unlock(&pool->lock);
+}
+
+iocph__op_socket *iocph__op_socket_get(iocph__op *op)
+{
+    if (!op->sock) {
+        /* Only the thread that allocated the op touches it before submit: no race here. */
+        op->sock = calloc(1, sizeof(iocph__op_socket) + op->port->backend->op_ext_size);
+    }
+    return op->sock;
 }
 
 iocph__op *iocph__op_lock_live(iocph__port *port, iocph_op_t value)

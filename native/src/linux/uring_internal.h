@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #include <liburing.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,7 +28,8 @@ enum {
     IOCPH__URING_TAG_OP = 0,         /* an iocph__op */
     IOCPH__URING_TAG_WAKE = 1,       /* the ring's eventfd read */
     IOCPH__URING_TAG_IGNORE = 2,     /* an ASYNC_CANCEL whose result does not matter */
-    IOCPH__URING_TAG_CANCEL = 3      /* ASYNC_CANCEL of one op: see uring_loop.c */
+    IOCPH__URING_TAG_CANCEL = 3,     /* ASYNC_CANCEL of one op: see uring_loop.c */
+    IOCPH__URING_TAG_TIMEOUT = 4     /* the LINK_TIMEOUT linked to a socket op (op pointer) */
 };
 
 enum { IOCPH__URING_CANCEL_OP = 1, IOCPH__URING_CANCEL_ALL = 2 };
@@ -41,13 +43,20 @@ typedef struct iocph__uring_request {
     iocph__handle *handle; /* CANCEL_ALL: embedded in the handle, holds a table reference */
 } iocph__uring_request;
 
-/* Per-handle state. Everything but the cancel-all node is touched by the ring thread only. */
-typedef struct iocph__uring_handle {
-    /* Pipes keep one operation in the kernel at a time: two sends (or recvs) in flight on one
-     * stream socket can interleave their bytes, so later ones wait here in order. */
+/* One direction of a byte stream (pipe end or TCP socket). Two sends (or two recvs) in flight
+ * on one stream socket can interleave their bytes or complete out of order, so a lane keeps one
+ * operation in the kernel at a time and queues later ones in order. */
+typedef struct iocph__uring_lane {
     iocph__op *busy;
     iocph__op *wait_head, *wait_tail; /* linked through op->next */
-    bool busy_cancelled;              /* do not resubmit the rest of a short pipe write */
+    bool busy_cancelled;              /* do not resubmit the rest of a short write/send */
+} iocph__uring_lane;
+
+enum { IOCPH__URING_LANE_SEND = 0, IOCPH__URING_LANE_RECEIVE = 1 };
+
+/* Per-handle state. Everything but the cancel-all node is touched by the ring thread only. */
+typedef struct iocph__uring_handle {
+    iocph__uring_lane lanes[2]; /* IOCPH__URING_LANE_*: pipe writes/TCP sends, reads/receives */
     /* Operations of this handle in the kernel, doubly linked through op->next and
      * op->backend_data (prev): what a cancel-all walks when ASYNC_CANCEL_FD is missing. */
     iocph__op *kernel_head;
@@ -155,6 +164,46 @@ int32_t iocph__uring_file_length(iocph__handle *handle, uint64_t *length);
 int32_t iocph__uring_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t *write_os);
 int32_t iocph__uring_handle_attach(iocph__port *port, iocph__handle *handle);
 void iocph__uring_handle_close_os(iocph__handle *handle);
+
+/* A socket op's backend block (iocph__op_socket_backend(op); backend->op_ext_size bytes). The
+ * kernel reads and writes it until the op's CQEs are reaped; it lives with the pool slot. */
+typedef struct iocph__uring_sock_ext {
+    struct sockaddr_storage addr; /* accept peer, connect / send-to remote, receive-from sender */
+    socklen_t addr_len;           /* ACCEPT: in/out */
+    struct msghdr msg;            /* SENDMSG / RECVMSG */
+    struct iovec iov[IOCPH_MAX_BUFFERS];
+    struct __kernel_timespec timeout; /* LINK_TIMEOUT: the time left */
+    uint64_t deadline_ns;         /* CLOCK_MONOTONIC; 0 = no timeout */
+    int op_res;                   /* the op's own CQE result, kept until the timeout's CQE */
+    bool op_in_kernel;            /* the op's own CQE is still to come */
+    bool timeout_pending;         /* the linked timeout's CQE is still to come */
+    bool timed_out;               /* the linked timeout fired (-ETIME) */
+} iocph__uring_sock_ext;
+
+static inline iocph__uring_sock_ext *iocph__uring_ext(iocph__op *op)
+{
+    return (iocph__uring_sock_ext *)iocph__op_socket_backend(op);
+}
+
+static inline bool iocph__uring_is_socket_op(const iocph__op *op)
+{
+    return op->kind >= IOCPH__OP_ACCEPT && op->kind <= IOCPH__OP_RECEIVE_FROM;
+}
+
+/* uring_loop.c: SQEs for the ring thread (the SQ is flushed to the kernel when full). */
+struct io_uring_sqe *iocph__uring_get_sqe(iocph__uring_ring *ring);
+/* Makes room for n adjacent SQEs (a linked pair must not be split by a flush). */
+void iocph__uring_reserve_sqes(iocph__uring_ring *ring, unsigned n);
+
+/* uring_sock.c */
+int32_t iocph__uring_socket_create(iocph__port *port, int family, int type, intptr_t *os);
+/* Caller thread, before the op is queued: resets the op's ext and sets its deadline. */
+void iocph__uring_sock_begin(iocph__op *op);
+/* Ring thread: prepares the op's SQE (and its linked timeout) for what is left to do. */
+void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op);
+/* Ring thread, once both CQEs are in: the op's outcome. Returns false if a short send must be
+ * resubmitted (stop: it was cancelled, do not). */
+bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t *os_error);
 
 /* uring_ops.c */
 int32_t iocph__uring_op_submit(iocph__op *op);

@@ -89,7 +89,7 @@ static int64_t map_result(int res)
 
 /* ---- submission ---- */
 
-static struct io_uring_sqe *get_sqe(iocph__uring_ring *ring)
+struct io_uring_sqe *iocph__uring_get_sqe(iocph__uring_ring *ring)
 {
     struct io_uring_sqe *sqe;
     while (!(sqe = io_uring_get_sqe(&ring->uring))) {
@@ -105,9 +105,28 @@ static struct io_uring_sqe *get_sqe(iocph__uring_ring *ring)
     return sqe;
 }
 
+void iocph__uring_reserve_sqes(iocph__uring_ring *ring, unsigned n)
+{
+    while (io_uring_sq_space_left(&ring->uring) < n) {
+        int ret = io_uring_submit(&ring->uring);
+        atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
+        if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+            fprintf(stderr, "iocphybrid: io_uring_submit failed: %d\n", ret);
+            abort();
+        }
+    }
+}
+
+#define get_sqe iocph__uring_get_sqe
+
 static void prep_op(iocph__uring_ring *ring, iocph__op *op)
 {
     iocph__handle *h = op->handle;
+    if (iocph__uring_is_socket_op(op)) {
+        iocph__uring_sock_prep(ring, op);
+        kernel_list_add((iocph__uring_handle *)h->backend_data, op);
+        return;
+    }
     int fd = (int)h->os;
     struct io_uring_sqe *sqe = get_sqe(ring);
     switch (op->kind) {
@@ -133,16 +152,24 @@ static void prep_op(iocph__uring_ring *ring, iocph__op *op)
     kernel_list_add((iocph__uring_handle *)h->backend_data, op);
 }
 
-static bool is_pipe_op(const iocph__op *op)
+/* The lane a stream op waits in (one in the kernel per lane), or -1 for ops that need none:
+ * files, accepts, connects, datagrams (each one is whole, order between them is not promised). */
+static int lane_of(const iocph__op *op)
 {
-    return op->kind == IOCPH__OP_PIPE_READ || op->kind == IOCPH__OP_PIPE_WRITE;
+    switch (op->kind) {
+    case IOCPH__OP_PIPE_WRITE:
+    case IOCPH__OP_SEND: return IOCPH__URING_LANE_SEND;
+    case IOCPH__OP_PIPE_READ:
+    case IOCPH__OP_RECEIVE: return IOCPH__URING_LANE_RECEIVE;
+    default: return -1;
+    }
 }
 
-static void start_pipe_op(iocph__uring_ring *ring, iocph__uring_handle *hd, iocph__op *op)
+static void start_lane_op(iocph__uring_ring *ring, iocph__uring_lane *lane, iocph__op *op)
 {
-    hd->busy = op;
-    hd->busy_cancelled = false;
-    op->value = 0; /* bytes written so far */
+    lane->busy = op;
+    lane->busy_cancelled = false;
+    op->value = 0; /* pipe writes: bytes written so far */
     prep_op(ring, op);
 }
 
@@ -153,37 +180,71 @@ static void start_op(iocph__uring_ring *ring, iocph__op *op)
         finish(ring, op, op->value, 0);
         return;
     }
-    if (is_pipe_op(op)) {
+    int lane_index = lane_of(op);
+    if (lane_index >= 0) {
         iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
-        if (hd->busy) {
+        iocph__uring_lane *lane = &hd->lanes[lane_index];
+        if (lane->busy) {
             op->next = NULL;
-            if (hd->wait_tail) {
-                hd->wait_tail->next = op;
+            if (lane->wait_tail) {
+                lane->wait_tail->next = op;
             } else {
-                hd->wait_head = op;
+                lane->wait_head = op;
             }
-            hd->wait_tail = op;
+            lane->wait_tail = op;
             return;
         }
-        start_pipe_op(ring, hd, op);
+        start_lane_op(ring, lane, op);
         return;
     }
     prep_op(ring, op);
 }
 
-/* The pipe handle's current op is done: start the next waiting one. Called before the done op
- * is finished, while its handle reference still keeps hd alive. */
-static void pipe_next(iocph__uring_ring *ring, iocph__uring_handle *hd)
+/* The lane's current op is done: start the next waiting one. Called before the done op is
+ * finished, while its handle reference still keeps hd alive. */
+static void lane_next(iocph__uring_ring *ring, iocph__uring_lane *lane)
 {
-    hd->busy = NULL;
-    iocph__op *next = hd->wait_head;
+    lane->busy = NULL;
+    iocph__op *next = lane->wait_head;
     if (next) {
-        hd->wait_head = next->next;
-        if (!hd->wait_head) {
-            hd->wait_tail = NULL;
+        lane->wait_head = next->next;
+        if (!lane->wait_head) {
+            lane->wait_tail = NULL;
         }
         next->next = NULL;
-        start_pipe_op(ring, hd, next);
+        start_lane_op(ring, lane, next);
+    }
+}
+
+/* Both CQEs of a socket op are in (or its only one): resubmit the rest of a short send, or
+ * finish it. */
+static void sock_settle(iocph__uring_ring *ring, iocph__op *op)
+{
+    iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
+    int lane_index = lane_of(op);
+    iocph__uring_lane *lane = lane_index >= 0 ? &hd->lanes[lane_index] : NULL;
+    int64_t result;
+    int32_t os_error;
+    if (!iocph__uring_sock_result(op, lane && lane->busy_cancelled, &result, &os_error)) {
+        prep_op(ring, op);
+        return;
+    }
+    if (lane) {
+        lane_next(ring, lane);
+    }
+    finish(ring, op, result, os_error);
+}
+
+/* The CQE of the LINK_TIMEOUT tied to a socket op. */
+static void timeout_done(iocph__uring_ring *ring, iocph__op *op, int res)
+{
+    iocph__uring_sock_ext *ext = iocph__uring_ext(op);
+    ext->timeout_pending = false;
+    if (res == -ETIME) {
+        ext->timed_out = true;
+    }
+    if (!ext->op_in_kernel) {
+        sock_settle(ring, op);
     }
 }
 
@@ -191,8 +252,18 @@ static void complete_op(iocph__uring_ring *ring, iocph__op *op, int res)
 {
     iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
     kernel_list_remove(hd, op);
+    if (iocph__uring_is_socket_op(op)) {
+        iocph__uring_sock_ext *ext = iocph__uring_ext(op);
+        ext->op_res = res;
+        ext->op_in_kernel = false;
+        if (!ext->timeout_pending) {
+            sock_settle(ring, op);
+        }
+        return;
+    }
     int64_t result;
     int32_t os_error = 0;
+    iocph__uring_lane *lane = &hd->lanes[op->kind == IOCPH__OP_PIPE_READ ? 1 : 0];
 
     if (op->kind == IOCPH__OP_PIPE_WRITE) {
         /* A pipe write completes only when every byte is written: resubmit the rest of a short
@@ -200,7 +271,7 @@ static void complete_op(iocph__uring_ring *ring, iocph__op *op, int res)
          * caller learns how much of its data went out. */
         if (res > 0) {
             op->value += res;
-            if ((uint64_t)op->value < op->length && !hd->busy_cancelled) {
+            if ((uint64_t)op->value < op->length && !lane->busy_cancelled) {
                 prep_op(ring, op);
                 return;
             }
@@ -217,26 +288,30 @@ static void complete_op(iocph__uring_ring *ring, iocph__op *op, int res)
         result = map_result(res);
         os_error = -res;
     }
-    if (is_pipe_op(op)) {
-        pipe_next(ring, hd);
+    if (lane_of(op) >= 0) {
+        /* A pipe is a socket pair inside, but its contract speaks of broken pipes. */
+        if (result == IOCPH_E_CONNECTION_RESET || result == IOCPH_E_NOT_CONNECTED) {
+            result = IOCPH_E_BROKEN_PIPE;
+        }
+        lane_next(ring, lane);
     }
     finish(ring, op, result, os_error);
 }
 
 /* ---- cancellation (ring thread side) ---- */
 
-static bool unlink_waiting(iocph__uring_handle *hd, iocph__op *op)
+static bool unlink_waiting(iocph__uring_lane *lane, iocph__op *op)
 {
     iocph__op *prev = NULL;
-    for (iocph__op *it = hd->wait_head; it; prev = it, it = it->next) {
+    for (iocph__op *it = lane->wait_head; it; prev = it, it = it->next) {
         if (it == op) {
             if (prev) {
                 prev->next = op->next;
             } else {
-                hd->wait_head = op->next;
+                lane->wait_head = op->next;
             }
-            if (hd->wait_tail == op) {
-                hd->wait_tail = prev;
+            if (lane->wait_tail == op) {
+                lane->wait_tail = prev;
             }
             op->next = NULL;
             return true;
@@ -302,12 +377,19 @@ static void apply_cancel_op(iocph__uring_ring *ring, iocph__op *op, uint32_t gen
         return;
     }
     iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
-    if (unlink_waiting(hd, op)) {
-        finish(ring, op, IOCPH_E_CANCELED, 0);
-        return;
+    int lane_index = lane_of(op);
+    if (lane_index >= 0) {
+        iocph__uring_lane *lane = &hd->lanes[lane_index];
+        if (unlink_waiting(lane, op)) {
+            finish(ring, op, IOCPH_E_CANCELED, 0);
+            return;
+        }
+        if (lane->busy == op) {
+            lane->busy_cancelled = true;
+        }
     }
-    if (hd->busy == op) {
-        hd->busy_cancelled = true;
+    if (iocph__uring_is_socket_op(op) && !iocph__uring_ext(op)->op_in_kernel) {
+        return; /* done in the kernel, only its timeout's CQE is still to come */
     }
     prep_cancel_user_data(ring, op, attempt);
 }
@@ -316,24 +398,26 @@ static void apply_cancel_all(iocph__uring_ring *ring, iocph__handle *h)
 {
     iocph__uring_handle *hd = (iocph__uring_handle *)h->backend_data;
     /* Our table reference keeps h (and hd) alive while we finish its ops. */
-    while (hd->wait_head) {
-        iocph__op *op = hd->wait_head;
-        hd->wait_head = op->next;
-        if (!hd->wait_head) {
-            hd->wait_tail = NULL;
+    for (int i = 0; i < 2; i++) {
+        iocph__uring_lane *lane = &hd->lanes[i];
+        while (lane->wait_head) {
+            iocph__op *op = lane->wait_head;
+            lane->wait_head = op->next;
+            if (!lane->wait_head) {
+                lane->wait_tail = NULL;
+            }
+            op->next = NULL;
+            finish(ring, op, IOCPH_E_CANCELED, 0);
         }
-        op->next = NULL;
-        finish(ring, op, IOCPH_E_CANCELED, 0);
-    }
-    if (hd->busy) {
-        hd->busy_cancelled = true;
+        if (lane->busy) {
+            lane->busy_cancelled = true;
+        }
     }
     /* Cancel-by-fd for files, where hundreds may be in flight (they wait in io-wq, never in
-     * poll task work, so one pass finds them all). Pipes have at most one op in the kernel,
-     * and a socket op can be missed by a single pass (see prep_cancel_user_data), so it is
-     * cancelled by user_data, with retries. */
-    bool is_pipe = h->kind == IOCPH__KIND_PIPE_READ || h->kind == IOCPH__KIND_PIPE_WRITE;
-    if (hd->kernel_count > 0 && ring->owner->features.cancel_fd && !is_pipe) {
+     * poll task work, so one pass finds them all). Pipe and socket ops can be missed by a
+     * single pass (see prep_cancel_user_data), so they are cancelled by user_data, with
+     * retries; a linked timeout goes with its op. */
+    if (hd->kernel_count > 0 && ring->owner->features.cancel_fd && h->kind == IOCPH__KIND_FILE) {
         /* One SQE for all of them. The kernel looks the fd up when it issues the cancel, inside
          * our next io_uring_enter; until then the ops in the kernel hold references, so the fd
          * stays open even once ours is gone: they only finish after that enter. */
@@ -444,6 +528,9 @@ static void handle_cqe(iocph__uring_ring *ring, uint64_t user_data, int res)
         break;
     case IOCPH__URING_TAG_CANCEL:
         cancel_done(ring, user_data, res);
+        break;
+    case IOCPH__URING_TAG_TIMEOUT:
+        timeout_done(ring, (iocph__op *)(uintptr_t)(user_data & ~IOCPH__URING_TAG_MASK), res);
         break;
     default: /* IOCPH__URING_TAG_IGNORE: a cancel's own result */
         break;

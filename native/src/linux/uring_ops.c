@@ -17,6 +17,14 @@ int32_t iocph__uring_op_submit(iocph__op *op)
     case IOCPH__OP_PIPE_READ:
     case IOCPH__OP_PIPE_WRITE:
         break;
+    case IOCPH__OP_ACCEPT:
+    case IOCPH__OP_CONNECT:
+    case IOCPH__OP_SEND:
+    case IOCPH__OP_RECEIVE:
+    case IOCPH__OP_SEND_TO:
+    case IOCPH__OP_RECEIVE_FROM:
+        iocph__uring_sock_begin(op);
+        break;
     default:
         return IOCPH_E_INVALID_ARGUMENT;
     }

@@ -77,8 +77,10 @@ static int create_ring(iocph__uring_ring *ring, bool compat)
 
 static bool has_required_opcodes(struct io_uring *uring)
 {
-    static const int needed[] = {IORING_OP_READ, IORING_OP_WRITE, IORING_OP_FSYNC,
-                                 IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ASYNC_CANCEL};
+    static const int needed[] = {IORING_OP_READ,    IORING_OP_WRITE,   IORING_OP_FSYNC,
+                                 IORING_OP_RECV,    IORING_OP_SEND,    IORING_OP_ASYNC_CANCEL,
+                                 IORING_OP_ACCEPT,  IORING_OP_CONNECT, IORING_OP_SENDMSG,
+                                 IORING_OP_RECVMSG, IORING_OP_LINK_TIMEOUT};
     struct io_uring_probe *probe = io_uring_get_probe_ring(uring);
     if (!probe) {
         return false; /* no IORING_REGISTER_PROBE: older than 5.6, which lacks READ/RECV too */

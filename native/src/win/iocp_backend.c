@@ -17,4 +17,6 @@ const iocph__backend iocph__backend_iocp = {
     .op_submit = iocph__win_op_submit,
     .op_cancel = iocph__win_op_cancel,
     .handle_cancel_all = iocph__win_handle_cancel_all,
+    .op_ext_size = sizeof(iocph__win_sock_ext),
+    .socket_create = iocph__win_socket_create,
 };

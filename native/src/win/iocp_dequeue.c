@@ -17,6 +17,30 @@ uint32_t iocph__win_packet(iocph__port *port, const OVERLAPPED_ENTRY *packet,
         return 1;
     }
 
+    /* Wine can queue a socket's packet (for instance when the socket is being closed) before it
+     * stores the final status in the OVERLAPPED, which then still reads STATUS_PENDING and
+     * WSAGetOverlappedResult answers ERROR_IO_INCOMPLETE (996). The packet carries the same
+     * status and byte count (OVERLAPPED_ENTRY.Internal), so take them from there. On Windows
+     * the OVERLAPPED is written before the packet is queued and this never triggers. */
+    if (op->ov.Internal == (ULONG_PTR)0x103 /* STATUS_PENDING */) {
+        op->ov.Internal = packet->Internal;
+        op->ov.InternalHigh = packet->dwNumberOfBytesTransferred;
+    }
+
+    if (iocph__win_is_socket_op(op->kind)) {
+        /* WSAGetOverlappedResult gives Winsock's codes (WSAECONNRESET, WSAEMSGSIZE) where
+         * GetOverlappedResult would give the Win32 translation of the NTSTATUS. Internal 0 and a
+         * synchronous outcome re-posted by the backend: the error is in the op's ext. */
+        DWORD error = iocph__win_ext(op)->sync_error;
+        if (op->ov.Internal != 0) {
+            DWORD ignored, flags;
+            error = WSAGetOverlappedResult((SOCKET)op->handle->os, &op->ov, &ignored, FALSE, &flags)
+                        ? 0
+                        : (DWORD)WSAGetLastError();
+        }
+        return iocph__win_sock_packet(op, error, packet->dwNumberOfBytesTransferred, entry);
+    }
+
     /* KEY_IO: the OS is done with the OVERLAPPED. GetQueuedCompletionStatusEx does not turn the
      * NTSTATUS in ov.Internal into a Win32 error; GetOverlappedResult (no wait, no system call)
      * does, and the handle is still open: the op holds a reference on it. */
@@ -77,6 +101,7 @@ int32_t iocph__win_port_dequeue(iocph__port *port, iocph_completion *entries, ui
         }
         if (shutdown)
             return IOCPH_E_SHUTDOWN;
-        /* Only continued pipe writes came out: wait again for what is left of the timeout. */
+        /* Only continued pipe writes or socket sends came out: wait again for what is left of
+         * the timeout. */
     }
 }

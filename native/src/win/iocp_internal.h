@@ -18,6 +18,9 @@
 
 #include "internal.h"
 
+#include <mswsock.h>
+#include <ws2tcpip.h>
+
 enum {
     IOCPH__WIN_KEY_IO = 1,
     IOCPH__WIN_KEY_OUTCOME = 2,
@@ -31,6 +34,8 @@ enum {
 #endif
 
 /* port->backend_data */
+typedef struct iocph__win_timers iocph__win_timers;
+
 typedef struct iocph__win_port {
     HANDLE iocp;
     iocph__thread *workers;    /* push mode: worker_count threads */
@@ -38,6 +43,8 @@ typedef struct iocph__win_port {
     OVERLAPPED_ENTRY *raw;     /* push mode: max_batch entries per worker */
     iocph_completion *batches; /* push mode: max_batch completions per worker */
     bool shutdown_posted;      /* pull mode: the sticky packet is in the port */
+    INIT_ONCE timers_once;     /* the timer thread is started by the first op with a timeout */
+    iocph__win_timers *timers; /* per-op socket timeouts (iocp_timer.c); NULL until then */
 } iocph__win_port;
 
 /* handle->backend_data */
@@ -47,7 +54,45 @@ typedef struct iocph__win_handle {
     /* Bumped by handle_cancel_all before its CancelIoEx: an op that was started under an older
      * value must not be continued (a pipe write's next chunk), since that cancel missed it. */
     _Atomic uint32_t cancel_seq;
+    /* Sockets: the address family (AF_INET / AF_INET6), learned by the first accept or connect
+     * that needs it (0 = not yet known). */
+    _Atomic int family;
 } iocph__win_handle;
+
+/* A socket op's backend state: iocph__op_socket_backend(op), backend->op_ext_size bytes. It
+ * stays with the pool slot; every field is (re)set when an op is issued. */
+typedef struct iocph__win_sock_ext {
+    WSABUF bufs[IOCPH_MAX_BUFFERS]; /* SEND / RECEIVE: the buffers (a send's unsent part) */
+    SOCKADDR_STORAGE addr;          /* SEND_TO, CONNECT: the remote; RECEIVE_FROM: the sender */
+    INT addr_len;                   /* RECEIVE_FROM: in/out length of addr */
+    DWORD recv_flags;               /* WSARecv / WSARecvFrom in/out flags */
+    DWORD sync_error;               /* a synchronous outcome re-posted as a KEY_IO packet */
+    SOCKET accept_socket;           /* ACCEPT: the pre-created socket, INVALID_SOCKET if none */
+    uint64_t deadline;              /* timeout: iocph__now_ms() when it expires */
+    uint32_t heap_index;            /* timeout: place in the port's timer heap, or UINT32_MAX */
+    _Atomic int timed_out;          /* set by the timer before it cancels the op */
+    /* ACCEPT: local and remote address as AcceptEx writes them (each 16 bytes larger). */
+    uint8_t accept_buf[2 * (sizeof(SOCKADDR_STORAGE) + 16)];
+} iocph__win_sock_ext;
+
+/* The ext follows iocph__op_socket in one calloc'd block: its alignment must carry over. */
+_Static_assert(sizeof(iocph__op_socket) % _Alignof(iocph__win_sock_ext) == 0,
+               "iocph__win_sock_ext would be misaligned after iocph__op_socket");
+
+static inline iocph__win_sock_ext *iocph__win_ext(iocph__op *op)
+{
+    return (iocph__win_sock_ext *)iocph__op_socket_backend(op);
+}
+
+static inline bool iocph__win_is_socket_kind(uint32_t kind)
+{
+    return kind == IOCPH__KIND_TCP_LISTENER || kind == IOCPH__KIND_TCP || kind == IOCPH__KIND_UDP;
+}
+
+static inline bool iocph__win_is_socket_op(uint32_t kind)
+{
+    return kind >= IOCPH__OP_ACCEPT && kind <= IOCPH__OP_RECEIVE_FROM;
+}
 
 static inline HANDLE iocph__win_iocp(iocph__port *port)
 {
@@ -88,6 +133,9 @@ int32_t iocph__win_post_outcome(iocph__op *op, int64_t result, int32_t os_error)
 
 /* ---- iocp_io.c ---- */
 int32_t iocph__win_op_submit(iocph__op *op);
+/* True when op was cancelled in a way its next chunk must honour: iocph_op_cancel, a
+ * cancel-all after it started, or its handle closing. Called with op->lock held. */
+bool iocph__win_cancel_requested_locked(const iocph__op *op);
 int32_t iocph__win_op_cancel(iocph__op *op);
 int32_t iocph__win_handle_cancel_all(iocph__handle *handle);
 /* The next chunk of a pipe write whose previous chunk completed short (called by the dequeuer).
@@ -101,6 +149,37 @@ int32_t iocph__win_file_length(iocph__handle *handle, uint64_t *length);
 
 /* ---- iocp_pipe.c ---- */
 int32_t iocph__win_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t *write_os);
+
+/* ---- iocp_winsock.c ---- */
+/* WSAStartup, once per process (never undone: sockets may outlive any one port). */
+int32_t iocph__win_winsock_init(void);
+int32_t iocph__win_socket_create(iocph__port *port, int family, int type, intptr_t *os);
+/* True when the socket's provider hands out IFS handles (no layered provider in the way): only
+ * then may it skip completion packets on success. */
+bool iocph__win_socket_is_ifs(SOCKET s);
+/* The socket's address family, cached in its handle. 0 on error (*error set). */
+int iocph__win_socket_family(iocph__handle *handle, DWORD *error);
+/* AcceptEx, ConnectEx and GetAcceptExSockaddrs, fetched once through WSAIoctl
+ * (SIO_GET_EXTENSION_FUNCTION_POINTER): the DLL then imports nothing from mswsock.dll. */
+LPFN_ACCEPTEX iocph__win_accept_ex(SOCKET s, DWORD *error);
+LPFN_CONNECTEX iocph__win_connect_ex(SOCKET s, DWORD *error);
+LPFN_GETACCEPTEXSOCKADDRS iocph__win_get_accept_ex_sockaddrs(SOCKET s, DWORD *error);
+
+/* ---- iocp_sock_io.c ---- */
+/* Starts a socket op (op->backend_data already holds the cancel state). */
+int32_t iocph__win_sock_submit(iocph__op *op);
+/* A KEY_IO packet of a socket op, `error` from WSAGetOverlappedResult. Returns 1 when *entry
+ * was filled, 0 when the op continues (the rest of a send is in flight). */
+uint32_t iocph__win_sock_packet(iocph__op *op, DWORD error, DWORD bytes,
+                                iocph_completion *entry);
+
+/* ---- iocp_timer.c ---- */
+/* Arms op's timeout (op->sock->timeout_ms > 0) on the port's timer thread; on expiry the op is
+ * marked timed out and cancelled. Called before the op's I/O is issued. */
+int32_t iocph__win_timer_arm(iocph__op *op);
+/* Takes op's timeout out of the timer's reach; after this the timer can no longer touch op. */
+void iocph__win_timer_disarm(iocph__op *op);
+void iocph__win_timers_free(iocph__win_port *w);
 
 /* ---- iocp_handle.c ---- */
 int32_t iocph__win_handle_attach(iocph__port *port, iocph__handle *handle);

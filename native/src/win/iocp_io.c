@@ -32,7 +32,7 @@ static bool is_write(const iocph__op *op)
 }
 
 /* Called with op->lock held (or by the op's only owner). */
-static bool cancel_requested_locked(const iocph__op *op)
+bool iocph__win_cancel_requested_locked(const iocph__op *op)
 {
     uintptr_t state = (uintptr_t)op->backend_data;
     const iocph__win_handle *wh = op->handle->backend_data;
@@ -107,6 +107,8 @@ int32_t iocph__win_op_submit(iocph__op *op)
     op->backend_data = (void *)((uintptr_t)seq << 1);
     if (op->kind == IOCPH__OP_FLUSH)
         return flush(op);
+    if (iocph__win_is_socket_op(op->kind))
+        return iocph__win_sock_submit(op);
     int64_t result = 0;
     int32_t os_error = 0;
     switch (issue(op, &result, &os_error)) {
@@ -121,7 +123,7 @@ uint32_t iocph__win_pipe_write_continue(iocph__op *op, iocph_completion *entry)
     int64_t result = op->value; /* stopped between chunks: a short count */
     int32_t os_error = 0;
     iocph__spin_lock(&op->lock);
-    bool canceled = cancel_requested_locked(op);
+    bool canceled = iocph__win_cancel_requested_locked(op);
     iocph__spin_unlock(&op->lock);
     if (!canceled) {
         HANDLE os = iocph__win_os(op->handle);
@@ -132,7 +134,7 @@ uint32_t iocph__win_pipe_write_continue(iocph__op *op, iocph_completion *entry)
              * only a live op of the same generation is touched. */
             iocph__spin_lock(&op->lock);
             if (atomic_load_explicit(&op->generation, memory_order_relaxed) == generation &&
-                op->kind == IOCPH__OP_PIPE_WRITE && cancel_requested_locked(op))
+                op->kind == IOCPH__OP_PIPE_WRITE && iocph__win_cancel_requested_locked(op))
                 CancelIoEx(os, &op->ov);
             iocph__spin_unlock(&op->lock);
             return 0;

@@ -67,6 +67,7 @@ static void stop_workers(iocph__win_port *w)
 
 static void free_port(iocph__win_port *w)
 {
+    iocph__win_timers_free(w);
     if (w->iocp)
         CloseHandle(w->iocp);
     free(w->workers);

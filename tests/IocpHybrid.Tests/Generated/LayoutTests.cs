@@ -67,6 +67,42 @@ public sealed unsafe class LayoutTests
     }
 
     [Fact]
+    public void iocph_endpoint_has_the_C_layout()
+    {
+        Assert.Equal(24, sizeof(iocph_endpoint));
+        Assert.Equal(24, Marshal.SizeOf<iocph_endpoint>());
+        iocph_endpoint value = default;
+        byte* start = (byte*)&value;
+        Assert.Equal(0, (byte*)&value.family - start);
+        Assert.Equal(2, (byte*)&value.port - start);
+        Assert.Equal(4, (byte*)&value.scope_id - start);
+        Assert.Equal(8, (byte*)value.address - start);
+    }
+
+    [Fact]
+    public void iocph_buffer_has_the_C_layout()
+    {
+        Assert.Equal(16, sizeof(iocph_buffer));
+        Assert.Equal(16, Marshal.SizeOf<iocph_buffer>());
+        iocph_buffer value = default;
+        byte* start = (byte*)&value;
+        Assert.Equal(0, (byte*)&value.data - start);
+        Assert.Equal(8, (byte*)&value.length - start);
+        Assert.Equal(12, (byte*)&value.reserved - start);
+    }
+
+    [Fact]
+    public void iocph_accept_result_has_the_C_layout()
+    {
+        Assert.Equal(32, sizeof(iocph_accept_result));
+        Assert.Equal(32, Marshal.SizeOf<iocph_accept_result>());
+        iocph_accept_result value = default;
+        byte* start = (byte*)&value;
+        Assert.Equal(0, (byte*)&value.socket - start);
+        Assert.Equal(8, (byte*)&value.remote - start);
+    }
+
+    [Fact]
     public void Constants_have_the_C_values()
     {
         Assert.Equal<int>(0, NativeMethods.IOCPH_VERSION_MAJOR);
@@ -76,12 +112,13 @@ public sealed unsafe class LayoutTests
         Assert.Equal<uint>(1048576U, NativeMethods.IOCPH_MAX_OPS);
         Assert.Equal<int>(4096, NativeMethods.IOCPH_UNBUFFERED_ALIGNMENT);
         Assert.Equal<uint>(2147479552U, NativeMethods.IOCPH_MAX_IO_LENGTH);
+        Assert.Equal<int>(16, NativeMethods.IOCPH_MAX_BUFFERS);
     }
 
     [Fact]
     public void iocph_status_has_the_C_values()
     {
-        Assert.Equal(22, Enum.GetNames<iocph_status>().Length);
+        Assert.Equal(31, Enum.GetNames<iocph_status>().Length);
         Assert.Equal<int>(0, (int)iocph_status.IOCPH_OK);
         Assert.Equal<int>(-20000, (int)iocph_status.IOCPH_E_UNKNOWN);
         Assert.Equal<int>(-20001, (int)iocph_status.IOCPH_E_INVALID_ARGUMENT);
@@ -104,14 +141,24 @@ public sealed unsafe class LayoutTests
         Assert.Equal<int>(-20018, (int)iocph_status.IOCPH_E_NOTPENDING);
         Assert.Equal<int>(-20019, (int)iocph_status.IOCPH_E_WRONGTHREAD);
         Assert.Equal<int>(-20020, (int)iocph_status.IOCPH_E_IS_DIRECTORY);
+        Assert.Equal<int>(-20021, (int)iocph_status.IOCPH_E_CONNECTION_REFUSED);
+        Assert.Equal<int>(-20022, (int)iocph_status.IOCPH_E_CONNECTION_RESET);
+        Assert.Equal<int>(-20023, (int)iocph_status.IOCPH_E_CONNECTION_ABORTED);
+        Assert.Equal<int>(-20024, (int)iocph_status.IOCPH_E_ADDRESS_IN_USE);
+        Assert.Equal<int>(-20025, (int)iocph_status.IOCPH_E_ADDRESS_NOT_AVAILABLE);
+        Assert.Equal<int>(-20026, (int)iocph_status.IOCPH_E_HOST_UNREACHABLE);
+        Assert.Equal<int>(-20027, (int)iocph_status.IOCPH_E_NETWORK_UNREACHABLE);
+        Assert.Equal<int>(-20028, (int)iocph_status.IOCPH_E_MESSAGE_TOO_LARGE);
+        Assert.Equal<int>(-20029, (int)iocph_status.IOCPH_E_NOT_CONNECTED);
     }
 
     [Fact]
     public void iocph_completion_flags_has_the_C_values()
     {
-        Assert.Equal(2, Enum.GetNames<iocph_completion_flags>().Length);
+        Assert.Equal(3, Enum.GetNames<iocph_completion_flags>().Length);
         Assert.Equal<int>(0, (int)iocph_completion_flags.IOCPH_COMPLETION_NONE);
         Assert.Equal<int>(1, (int)iocph_completion_flags.IOCPH_COMPLETION_POSTED);
+        Assert.Equal<int>(2, (int)iocph_completion_flags.IOCPH_COMPLETION_TRUNCATED);
     }
 
     [Fact]
@@ -134,5 +181,43 @@ public sealed unsafe class LayoutTests
         Assert.Equal<int>(16, (int)iocph_file_flags.IOCPH_FILE_TRUNCATE);
         Assert.Equal<int>(32, (int)iocph_file_flags.IOCPH_FILE_APPEND);
         Assert.Equal<int>(64, (int)iocph_file_flags.IOCPH_FILE_UNBUFFERED);
+    }
+
+    [Fact]
+    public void iocph_address_family_has_the_C_values()
+    {
+        Assert.Equal(3, Enum.GetNames<iocph_address_family>().Length);
+        Assert.Equal<int>(0, (int)iocph_address_family.IOCPH_AF_UNSPEC);
+        Assert.Equal<int>(4, (int)iocph_address_family.IOCPH_AF_INET);
+        Assert.Equal<int>(6, (int)iocph_address_family.IOCPH_AF_INET6);
+    }
+
+    [Fact]
+    public void iocph_socket_flags_has_the_C_values()
+    {
+        Assert.Equal(3, Enum.GetNames<iocph_socket_flags>().Length);
+        Assert.Equal<int>(0, (int)iocph_socket_flags.IOCPH_SOCKET_NONE);
+        Assert.Equal<int>(1, (int)iocph_socket_flags.IOCPH_SOCKET_REUSE_ADDRESS);
+        Assert.Equal<int>(2, (int)iocph_socket_flags.IOCPH_SOCKET_DUAL_MODE);
+    }
+
+    [Fact]
+    public void iocph_endpoint_kind_has_the_C_values()
+    {
+        Assert.Equal(2, Enum.GetNames<iocph_endpoint_kind>().Length);
+        Assert.Equal<int>(0, (int)iocph_endpoint_kind.IOCPH_ENDPOINT_LOCAL);
+        Assert.Equal<int>(1, (int)iocph_endpoint_kind.IOCPH_ENDPOINT_REMOTE);
+    }
+
+    [Fact]
+    public void iocph_socket_option_has_the_C_values()
+    {
+        Assert.Equal(6, Enum.GetNames<iocph_socket_option>().Length);
+        Assert.Equal<int>(1, (int)iocph_socket_option.IOCPH_SOCKOPT_NO_DELAY);
+        Assert.Equal<int>(2, (int)iocph_socket_option.IOCPH_SOCKOPT_KEEP_ALIVE);
+        Assert.Equal<int>(3, (int)iocph_socket_option.IOCPH_SOCKOPT_SEND_BUFFER);
+        Assert.Equal<int>(4, (int)iocph_socket_option.IOCPH_SOCKOPT_RECEIVE_BUFFER);
+        Assert.Equal<int>(5, (int)iocph_socket_option.IOCPH_SOCKOPT_LINGER);
+        Assert.Equal<int>(6, (int)iocph_socket_option.IOCPH_SOCKOPT_REUSE_ADDRESS);
     }
 }

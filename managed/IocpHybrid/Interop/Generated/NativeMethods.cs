@@ -101,6 +101,62 @@ public static unsafe partial class NativeMethods
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_pipe_write([NativeTypeName("iocph_handle_t")] ulong write_end, [NativeTypeName("const void *")] void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
 
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_tcp_listen([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("const iocph_endpoint *")] iocph_endpoint* local, [NativeTypeName("int32_t")] int backlog, [NativeTypeName("uint32_t")] uint flags, [NativeTypeName("uint64_t")] ulong key, [NativeTypeName("iocph_handle_t *")] ulong* listener);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_tcp_accept([NativeTypeName("iocph_handle_t")] ulong listener, [NativeTypeName("uint64_t")] ulong key, iocph_accept_result* result, [NativeTypeName("uint32_t")] uint timeout_ms, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_tcp_connect([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("const iocph_endpoint *")] iocph_endpoint* remote, [NativeTypeName("const iocph_endpoint *")] iocph_endpoint* local, [NativeTypeName("uint64_t")] ulong key, [NativeTypeName("uint32_t")] uint timeout_ms, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_handle_t *")] ulong* socket, [NativeTypeName("iocph_op_t *")] ulong* op);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_socket_send([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("const void *")] void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint32_t")] uint timeout_ms, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_socket_receive([NativeTypeName("iocph_handle_t")] ulong socket, void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint32_t")] uint timeout_ms, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_socket_send_gather([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("const iocph_buffer *")] iocph_buffer* buffers, [NativeTypeName("uint32_t")] uint count, [NativeTypeName("uint32_t")] uint timeout_ms, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_socket_receive_scatter([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("const iocph_buffer *")] iocph_buffer* buffers, [NativeTypeName("uint32_t")] uint count, [NativeTypeName("uint32_t")] uint timeout_ms, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_socket_shutdown_send([NativeTypeName("iocph_handle_t")] ulong socket);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_socket_get_endpoint([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("int32_t")] int which, iocph_endpoint* endpoint);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_socket_set_option([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("int32_t")] int option, [NativeTypeName("int32_t")] int value);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_socket_get_option([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("int32_t")] int option, [NativeTypeName("int32_t *")] int* value);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_udp_bind([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("const iocph_endpoint *")] iocph_endpoint* local, [NativeTypeName("uint32_t")] uint flags, [NativeTypeName("uint64_t")] ulong key, [NativeTypeName("iocph_handle_t *")] ulong* socket);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_udp_send_to([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("const void *")] void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("const iocph_endpoint *")] iocph_endpoint* remote, [NativeTypeName("uint32_t")] uint timeout_ms, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_udp_receive_from([NativeTypeName("iocph_handle_t")] ulong socket, void* buffer, [NativeTypeName("uint32_t")] uint length, iocph_endpoint* remote, [NativeTypeName("uint32_t")] uint timeout_ms, [NativeTypeName("uint64_t")] ulong user_data, [NativeTypeName("iocph_op_t *")] ulong* op);
+
     [NativeTypeName("#define IOCPH_VERSION_MAJOR 0")]
     public const int IOCPH_VERSION_MAJOR = 0;
 
@@ -121,4 +177,7 @@ public static unsafe partial class NativeMethods
 
     [NativeTypeName("#define IOCPH_MAX_IO_LENGTH 0x7FFFF000u")]
     public const uint IOCPH_MAX_IO_LENGTH = 0x7FFFF000U;
+
+    [NativeTypeName("#define IOCPH_MAX_BUFFERS 16")]
+    public const int IOCPH_MAX_BUFFERS = 16;
 }

@@ -13,4 +13,5 @@ public enum iocph_completion_flags
 {
     IOCPH_COMPLETION_NONE = 0,
     IOCPH_COMPLETION_POSTED = 1,
+    IOCPH_COMPLETION_TRUNCATED = 2,
 }

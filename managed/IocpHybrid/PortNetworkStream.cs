@@ -1,0 +1,185 @@
+using System.Net.Sockets;
+
+namespace IocpHybrid;
+
+/// <summary>
+/// A <see cref="Stream"/> over a <see cref="PortTcpConnection"/>, for APIs that take a stream
+/// (<c>SslStream</c>, <see cref="StreamReader"/>, <see cref="Stream.CopyToAsync(Stream)"/>). Reads return
+/// what has arrived (0 at the end: the peer closed its side); writes complete when every byte is sent.
+/// Not seekable. The synchronous members block on the asynchronous ones.
+/// </summary>
+public sealed class PortNetworkStream : Stream
+{
+    private readonly bool _ownsConnection;
+    private int _disposed;
+
+    /// <summary>Creates a stream over a connection.</summary>
+    /// <param name="connection">The connection to read and write.</param>
+    /// <param name="ownsConnection">Whether disposing the stream disposes the connection.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="connection"/> is <see langword="null"/>.</exception>
+    public PortNetworkStream(PortTcpConnection connection, bool ownsConnection = false)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        Connection = connection;
+        _ownsConnection = ownsConnection;
+    }
+
+    /// <summary>The connection underneath.</summary>
+    public PortTcpConnection Connection { get; }
+
+    /// <inheritdoc/>
+    public override bool CanRead => Volatile.Read(ref _disposed) == 0;
+
+    /// <inheritdoc/>
+    public override bool CanWrite => Volatile.Read(ref _disposed) == 0;
+
+    /// <inheritdoc/>
+    public override bool CanSeek => false;
+
+    /// <inheritdoc/>
+    public override bool CanTimeout => true;
+
+    /// <summary>The connection's <see cref="PortTcpConnection.ReceiveTimeout"/> (milliseconds; 0 = none).</summary>
+    public override int ReadTimeout
+    {
+        get => Connection.ReceiveTimeout;
+        set => Connection.ReceiveTimeout = value;
+    }
+
+    /// <summary>The connection's <see cref="PortTcpConnection.SendTimeout"/> (milliseconds; 0 = none).</summary>
+    public override int WriteTimeout
+    {
+        get => Connection.SendTimeout;
+        set => Connection.SendTimeout = value;
+    }
+
+    /// <summary>Not supported.</summary>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public override long Length => throw new NotSupportedException();
+
+    /// <summary>Not supported.</summary>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    /// <inheritdoc/>
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return WrapErrors(Connection.ReceiveAsync(buffer, cancellationToken));
+    }
+
+    /// <inheritdoc/>
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    /// <inheritdoc/>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        try
+        {
+            await Connection.SendAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            throw new IOException($"Unable to write data to the transport connection: {ex.Message}", ex);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    /// <inheritdoc/>
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <inheritdoc/>
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Does nothing: writes are not buffered.</summary>
+    public override void Flush()
+    {
+    }
+
+    /// <summary>Does nothing: writes are not buffered.</summary>
+    /// <param name="cancellationToken">Ignored unless already cancelled.</param>
+    /// <returns>A completed task.</returns>
+    public override Task FlushAsync(CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested ? Task.FromCanceled(cancellationToken) : Task.CompletedTask;
+
+    /// <summary>Not supported.</summary>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    /// <summary>Not supported.</summary>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && disposing && _ownsConnection)
+        {
+            Connection.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    private static ValueTask<int> WrapErrors(ValueTask<int> receive)
+    {
+        // The common case (pending or done) stays allocation-free; errors are wrapped as NetworkStream does.
+        if (receive.IsCompletedSuccessfully)
+        {
+            return receive;
+        }
+
+        return receive.IsCompleted ? AwaitWrapped(receive) : AwaitWrappedPending(receive);
+    }
+
+    private static async ValueTask<int> AwaitWrapped(ValueTask<int> receive)
+    {
+        try
+        {
+            return await receive.ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            throw new IOException($"Unable to read data from the transport connection: {ex.Message}", ex);
+        }
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<int> AwaitWrappedPending(ValueTask<int> receive)
+    {
+        try
+        {
+            return await receive.ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            throw new IOException($"Unable to read data from the transport connection: {ex.Message}", ex);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using IocpHybrid.Interop;
+
+namespace IocpHybrid;
+
+public sealed partial class PortTcpConnection
+{
+    /// <summary>
+    /// Sends every byte of a multi-segment buffer with gather sends (up to <c>IOCPH_MAX_BUFFERS</c>
+    /// segments per native operation; longer sequences take several, in order).
+    /// </summary>
+    /// <param name="buffers">The data; it must not change until the task completes.</param>
+    /// <param name="cancellationToken">Cancels the send (the connection is then in an unknown state).</param>
+    /// <returns>A task that completes when every byte is sent.</returns>
+    /// <exception cref="SocketException">The send failed or timed out.</exception>
+    /// <exception cref="ObjectDisposedException">The connection or its port was disposed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask SendAsync(ReadOnlySequence<byte> buffers, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        if (buffers.IsSingleSegment)
+        {
+            ValueTask<int> single = SendAsync(buffers.First, cancellationToken);
+            if (single.IsCompletedSuccessfully)
+            {
+                _ = single.Result; // consumes it: returns a pooled operation
+                return default;
+            }
+
+            return AwaitSingleAsync(single);
+        }
+
+        return SendSequenceAsync(buffers, cancellationToken);
+    }
+
+    /// <summary>Sends every byte of a list of array segments with gather sends (see <see cref="SendAsync(ReadOnlySequence{byte}, CancellationToken)"/>).</summary>
+    /// <param name="buffers">The segments, sent in order; they must not change until the task completes.</param>
+    /// <param name="cancellationToken">Cancels the send.</param>
+    /// <returns>The number of bytes sent: the sum of the segments' lengths.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="buffers"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">A segment has no array.</exception>
+    /// <exception cref="SocketException">The send failed or timed out.</exception>
+    /// <exception cref="ObjectDisposedException">The connection or its port was disposed.</exception>
+    public Task<int> SendAsync(IList<ArraySegment<byte>> buffers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(buffers);
+        long total = 0;
+        for (int i = 0; i < buffers.Count; i++)
+        {
+            if (buffers[i].Array is null)
+            {
+                throw new ArgumentException($"Segment {i} has no array.", nameof(buffers));
+            }
+
+            total += buffers[i].Count;
+        }
+
+        if (total > int.MaxValue)
+        {
+            throw new ArgumentException("The segments hold more than int.MaxValue bytes.", nameof(buffers));
+        }
+
+        ThrowIfDisposed();
+        return cancellationToken.IsCancellationRequested
+            ? Task.FromCanceled<int>(cancellationToken)
+            : SendListAsync(buffers, (int)total, cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask AwaitSingleAsync(ValueTask<int> send) => await send.ConfigureAwait(false);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendSequenceAsync(ReadOnlySequence<byte> buffers, CancellationToken cancellationToken)
+    {
+        GatherBatch batch = default;
+        foreach (ReadOnlyMemory<byte> segment in buffers)
+        {
+            ReadOnlyMemory<byte> rest = segment;
+            while (!rest.IsEmpty)
+            {
+                if (batch.Add(ref rest))
+                {
+                    await StartGather(ref batch, cancellationToken).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            await StartGather(ref batch, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<int> SendListAsync(IList<ArraySegment<byte>> buffers, int total, CancellationToken cancellationToken)
+    {
+        GatherBatch batch = default;
+        for (int i = 0; i < buffers.Count; i++)
+        {
+            ReadOnlyMemory<byte> rest = buffers[i];
+            while (!rest.IsEmpty)
+            {
+                if (batch.Add(ref rest))
+                {
+                    await StartGather(ref batch, cancellationToken).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            await StartGather(ref batch, cancellationToken).ConfigureAwait(false);
+        }
+
+        return total;
+    }
+
+    /// <summary>Starts one native gather send of the batch's buffers; each stays pinned until its completion.</summary>
+    private unsafe ValueTask<int> StartGather(ref GatherBatch batch, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        if (batch.Count == 1)
+        {
+            return SendAsync(batch[0], cancellationToken);
+        }
+
+        PortOperation op = Port.RentOperation();
+        ulong handle = NativeHandle;
+        ulong userData = op.Prepare(OperationKind.SocketSend, this, handle, Key, default, cancellationToken);
+        short version = op.Version;
+        iocph_buffer* buffers = stackalloc iocph_buffer[GatherBatch.Capacity];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            MemoryHandle pin = batch[i].Pin();
+            op.AddPin(pin);
+            buffers[i] = new iocph_buffer { data = pin.Pointer, length = (uint)batch[i].Length };
+        }
+
+        ulong nativeOp = 0;
+        int rc = NativeMethods.iocph_socket_send_gather(handle, buffers, (uint)batch.Count, _sendTimeout, userData, &nativeOp);
+        if (rc != NativeErrors.Ok)
+        {
+            op.Abandon();
+            return ValueTask.FromException<int>(CreateStartException(rc));
+        }
+
+        op.Started(nativeOp);
+        return new ValueTask<int>(op, version);
+    }
+
+    /// <summary>Up to <c>IOCPH_MAX_BUFFERS</c> buffers of at most <see cref="PortFile.MaxIoLength"/> bytes in all: one native gather send.</summary>
+    private struct GatherBatch
+    {
+        internal const int Capacity = (int)NativeMethods.IOCPH_MAX_BUFFERS;
+
+        private Segments _segments;
+        private int _bytes;
+
+        internal int Count { get; private set; }
+
+        internal readonly ReadOnlyMemory<byte> this[int index] => _segments[index];
+
+        /// <summary>Takes as much of <paramref name="rest"/> as fits; true when the batch is full and must be sent.</summary>
+        internal bool Add(ref ReadOnlyMemory<byte> rest)
+        {
+            int take = Math.Min(rest.Length, PortFile.MaxIoLength - _bytes);
+            _segments[Count++] = rest[..take];
+            _bytes += take;
+            rest = rest[take..];
+            return Count == Capacity || _bytes == PortFile.MaxIoLength;
+        }
+
+        internal void Clear()
+        {
+            _segments = default;
+            _bytes = 0;
+            Count = 0;
+        }
+    }
+
+    [InlineArray((int)NativeMethods.IOCPH_MAX_BUFFERS)]
+    private struct Segments
+    {
+        private ReadOnlyMemory<byte> _element;
+    }
+}

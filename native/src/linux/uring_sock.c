@@ -1,0 +1,213 @@
+/*
+ * uring_sock.c - socket operations on io_uring: what each SQE looks like and what its CQE
+ * means. The control flow (lanes, cancellation, the two CQEs of an op with a timeout) is in
+ * uring_loop.c.
+ *
+ * Timeouts: the op's SQE carries IOSQE_IO_LINK and is followed by an IORING_OP_LINK_TIMEOUT
+ * whose user_data is the op pointer tagged IOCPH__URING_TAG_TIMEOUT. Both CQEs always arrive, in
+ * either order; the op is finished only when both are in, since the kernel may still touch the
+ * op's ext until then. A fired timeout shows as -ETIME on its own CQE and -ECANCELED on the op.
+ * The deadline is taken when the operation is started, so time spent queued behind another
+ * send or receive of the same socket counts, and a resubmitted short send gets what is left.
+ */
+#include "uring_internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+int32_t iocph__uring_socket_create(iocph__port *port, int family, int type, intptr_t *os)
+{
+    (void)port;
+    /* Blocking: io_uring polls the socket itself; on an O_NONBLOCK one it would fail with
+     * -EAGAIN instead of waiting. */
+    int fd = socket(family, type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return iocph__map_errno(errno);
+    *os = fd;
+    return IOCPH_OK;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void iocph__uring_sock_begin(iocph__op *op)
+{
+    iocph__uring_sock_ext *ext = iocph__uring_ext(op);
+    ext->op_in_kernel = false;
+    ext->timeout_pending = false;
+    ext->timed_out = false;
+    ext->op_res = 0;
+    uint32_t ms = op->sock->timeout_ms;
+    ext->deadline_ns = ms ? now_ns() + (uint64_t)ms * 1000000u : 0;
+}
+
+/* iovecs for what is left of the op's buffers after `skip` bytes; returns how many. */
+static unsigned fill_iov(iocph__op *op, iocph__uring_sock_ext *ext, uint64_t skip)
+{
+    const iocph__op_socket *s = op->sock;
+    unsigned n = 0;
+    for (uint32_t i = 0; i < s->buffer_count; i++) {
+        uint64_t len = s->buffers[i].length;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        ext->iov[n].iov_base = (uint8_t *)s->buffers[i].data + skip;
+        ext->iov[n].iov_len = (size_t)(len - skip);
+        skip = 0;
+        n++;
+    }
+    return n;
+}
+
+static void set_msg(iocph__uring_sock_ext *ext, unsigned iov_count, bool with_name,
+                    socklen_t name_len)
+{
+    memset(&ext->msg, 0, sizeof ext->msg);
+    ext->msg.msg_iov = ext->iov;
+    ext->msg.msg_iovlen = iov_count;
+    if (with_name) {
+        ext->msg.msg_name = &ext->addr;
+        ext->msg.msg_namelen = name_len;
+    }
+}
+
+void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op)
+{
+    iocph__uring_sock_ext *ext = iocph__uring_ext(op);
+    iocph__op_socket *s = op->sock;
+    int fd = (int)op->handle->os;
+    bool timed = ext->deadline_ns != 0;
+    iocph__uring_reserve_sqes(ring, timed ? 2u : 1u);
+    struct io_uring_sqe *sqe = iocph__uring_get_sqe(ring);
+    switch (op->kind) {
+    case IOCPH__OP_ACCEPT:
+        ext->addr_len = (socklen_t)sizeof ext->addr;
+        io_uring_prep_accept(sqe, fd, (struct sockaddr *)&ext->addr, &ext->addr_len,
+                             SOCK_CLOEXEC);
+        break;
+    case IOCPH__OP_CONNECT: {
+        int len = iocph__endpoint_to_sockaddr(&s->endpoint, &ext->addr, (int)sizeof ext->addr);
+        io_uring_prep_connect(sqe, fd, (struct sockaddr *)&ext->addr, (socklen_t)len);
+        break;
+    }
+    case IOCPH__OP_SEND: {
+        /* MSG_WAITALL: kernels that know it for sends (5.19+) retry short sends themselves;
+         * on others a short send is resubmitted (iocph__uring_sock_result). Compat mode leaves
+         * it out so that the resubmission path is tested. Never SIGPIPE. */
+        int flags = MSG_NOSIGNAL | (ring->owner->compat ? 0 : MSG_WAITALL);
+        unsigned n = fill_iov(op, ext, s->progress);
+        if (n == 1) {
+            io_uring_prep_send(sqe, fd, ext->iov[0].iov_base, ext->iov[0].iov_len, flags);
+        } else {
+            set_msg(ext, n, false, 0);
+            io_uring_prep_sendmsg(sqe, fd, &ext->msg, flags);
+        }
+        break;
+    }
+    case IOCPH__OP_RECEIVE:
+        if (s->buffer_count == 1) {
+            io_uring_prep_recv(sqe, fd, s->buffers[0].data, s->buffers[0].length, 0);
+        } else {
+            set_msg(ext, fill_iov(op, ext, 0), false, 0);
+            io_uring_prep_recvmsg(sqe, fd, &ext->msg, 0);
+        }
+        break;
+    case IOCPH__OP_SEND_TO: {
+        int len = iocph__endpoint_to_sockaddr(&s->endpoint, &ext->addr, (int)sizeof ext->addr);
+        ext->iov[0].iov_base = op->buffer;
+        ext->iov[0].iov_len = op->length;
+        set_msg(ext, 1, true, (socklen_t)len);
+        io_uring_prep_sendmsg(sqe, fd, &ext->msg, MSG_NOSIGNAL);
+        break;
+    }
+    default: /* IOCPH__OP_RECEIVE_FROM */
+        memset(&ext->addr, 0, sizeof ext->addr);
+        ext->iov[0].iov_base = op->buffer;
+        ext->iov[0].iov_len = op->length;
+        set_msg(ext, 1, true, (socklen_t)sizeof ext->addr);
+        /* MSG_TRUNC: the result is the datagram's real length, so a truncation shows even on
+         * kernels that do not copy msg_flags back. */
+        io_uring_prep_recvmsg(sqe, fd, &ext->msg, MSG_TRUNC);
+        break;
+    }
+    io_uring_sqe_set_data(sqe, op);
+    ext->op_in_kernel = true;
+    if (timed) {
+        uint64_t now = now_ns();
+        /* At least 1 ns: an expired deadline still goes through the kernel, which then cancels
+         * the op at once and reports it like any other timeout. */
+        uint64_t left = ext->deadline_ns > now ? ext->deadline_ns - now : 1;
+        ext->timeout.tv_sec = (long long)(left / 1000000000u);
+        ext->timeout.tv_nsec = (long long)(left % 1000000000u);
+        sqe->flags |= IOSQE_IO_LINK;
+        struct io_uring_sqe *tsqe = iocph__uring_get_sqe(ring);
+        io_uring_prep_link_timeout(tsqe, &ext->timeout, 0);
+        io_uring_sqe_set_data64(tsqe, (uint64_t)(uintptr_t)op | IOCPH__URING_TAG_TIMEOUT);
+        ext->timeout_pending = true;
+    }
+}
+
+bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t *os_error)
+{
+    iocph__uring_sock_ext *ext = iocph__uring_ext(op);
+    iocph__op_socket *s = op->sock;
+    int res = ext->op_res;
+    *os_error = 0;
+    if (res < 0) {
+        bool cancelled = res == -ECANCELED || res == -EINTR;
+        if (cancelled && ext->timed_out) {
+            *result = IOCPH_E_TIMEOUT;
+            *os_error = ETIMEDOUT;
+        } else {
+            *result = cancelled ? IOCPH_E_CANCELED : iocph__map_errno(-res);
+            *os_error = -res;
+        }
+        return true;
+    }
+    switch (op->kind) {
+    case IOCPH__OP_ACCEPT:
+        /* Also when a cancel or timeout came too late: the connection exists, hand it over. */
+        *result = iocph__accept_publish(op, res, &ext->addr, (int)ext->addr_len);
+        return true;
+    case IOCPH__OP_CONNECT:
+        *result = 0;
+        return true;
+    case IOCPH__OP_SEND:
+        s->progress += (uint64_t)res;
+        if (s->progress >= op->length) {
+            *result = (int64_t)s->progress;
+        } else if (res > 0 && !stop && !ext->timed_out) {
+            return false; /* short send: the rest goes out next */
+        } else if (ext->timed_out) {
+            *result = IOCPH_E_TIMEOUT; /* part went out: the header says treat it as broken */
+            *os_error = ETIMEDOUT;
+        } else if (stop) {
+            *result = IOCPH_E_CANCELED;
+        } else {
+            *result = IOCPH_E_BROKEN_PIPE; /* 0 bytes taken with data left: can't progress */
+            *os_error = EPIPE;
+        }
+        return true;
+    case IOCPH__OP_RECEIVE_FROM:
+        if ((uint32_t)res > op->length || (ext->msg.msg_flags & MSG_TRUNC)) {
+            op->completion_flags |= IOCPH_COMPLETION_TRUNCATED;
+            if ((uint32_t)res > op->length)
+                res = (int)op->length;
+        }
+        if (s->endpoint_out &&
+            iocph__endpoint_from_sockaddr(&ext->addr, (int)sizeof ext->addr, s->endpoint_out) < 0)
+            memset(s->endpoint_out, 0, sizeof *s->endpoint_out);
+        *result = res;
+        return true;
+    default: /* RECEIVE, SEND_TO */
+        *result = res;
+        return true;
+    }
+}
