@@ -11,7 +11,7 @@ namespace IocpHybrid.Benchmarks.Micro;
 /// </summary>
 internal static class Allocations
 {
-    public static async Task<int> RunAsync(long ops)
+    public static async Task<int> RunAsync(long ops, string? only)
     {
         foreach (bool inline in new[] { false, true })
         {
@@ -24,9 +24,9 @@ internal static class Allocations
                 var buffer = new byte[4096];
                 Memory<byte> memory = buffer;
                 string suffix = inline ? "-inline" : "";
-                await MeasureAsync("post" + suffix, ops, () => port.PostAsync(1, 42)).ConfigureAwait(false);
-                await MeasureAsync("file-read" + suffix, ops, () => file.ReadAsync(memory, 0)).ConfigureAwait(false);
-                await MeasureAsync("file-write" + suffix, ops, () => file.WriteAsync(memory, 4096)).ConfigureAwait(false);
+                if (only is null || only == "post" + suffix) await MeasureAsync("post" + suffix, ops, () => port.PostAsync(1, 42)).ConfigureAwait(false);
+                if (only is null || only == "file-read" + suffix) await MeasureAsync("file-read" + suffix, ops, () => file.ReadAsync(memory, 0)).ConfigureAwait(false);
+                if (only is null || only == "file-write" + suffix) await MeasureAsync("file-write" + suffix, ops, () => file.WriteAsync(memory, 4096)).ConfigureAwait(false);
             }
             finally
             {
