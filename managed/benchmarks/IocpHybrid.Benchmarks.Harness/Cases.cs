@@ -89,7 +89,9 @@ public sealed partial class Cases(Options o, Paths p)
         string output = Runner.Run("fio", [
             "--name=bench", $"--filename={file}", "--rw=randread", "--bs=4k", "--ioengine=io_uring",
             $"--iodepth={depth}", $"--direct={(direct ? 1 : 0)}", $"--runtime={Sec(3)}", "--time_based",
-            "--numjobs=1", "--thread", "--output-format=json", "--norandommap", "--randrepeat=0"], Core);
+            "--numjobs=1", "--thread", "--output-format=json", "--norandommap", "--randrepeat=0",
+            // fio drops the file's pages before a job by default (invalidate=1): keep them when cached.
+            $"--invalidate={(direct ? 1 : 0)}"], Core);
         using var doc = JsonDocument.Parse(output[output.IndexOf('{')..]);
         var job = doc.RootElement.GetProperty("jobs")[0];
         double iops = job.GetProperty("read").GetProperty("iops").GetDouble();

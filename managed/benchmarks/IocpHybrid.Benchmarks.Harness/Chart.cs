@@ -26,6 +26,7 @@ public static class Chart
         double maxRatio = Math.Max(1.5, groups.SelectMany(g => g.Contenders).Where(x => x.Ratio.HasValue).Max(x => Math.Min(x.Ratio!.Value, 8.0)));
         int x0 = Pad + LabelW;
         int one = (int)(BarW / maxRatio);
+        img.Fill(x0 + one, y - 4, 2, height - Pad - y + 4, (0, 0, 0)); // the baseline, 1.0, under the bars
         foreach (var g in groups)
         {
             img.Text(Pad, y, Trim($"{g.Section} {g.Name}", (LabelW + BarW) / Cw), (0, 0, 120));
@@ -37,14 +38,13 @@ public static class Chart
                 var color = c.Name == g.Baseline ? (150, 150, 150) : r >= 1 ? (60, 150, 60) : (200, 70, 60);
                 img.Text(Pad, y + 2, Trim(c.Name, LabelW / Cw - 1), (0, 0, 0));
                 img.Fill(x0, y + 2, w, Lh - 6, color);
-                img.Text(x0 + w + 6, y + 2, r.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) + "X", (0, 0, 0));
+                img.Text(x0 + Math.Max(w, one + 2) + 6, y + 2, r.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) + "X", (0, 0, 0));
                 y += Lh;
             }
 
             y += Lh;
         }
 
-        img.Fill(x0 + one, Pad + Lh * 2 - 4, 2, y - Pad - Lh * 2, (0, 0, 0));
         img.SavePng(path);
     }
 
