@@ -42,8 +42,11 @@ static void on_completions(void *ctx, const iocph_completion *e, uint32_t n)
         uint64_t done = atomic_fetch_add_explicit(&g_done, 1, memory_order_relaxed) + 1;
         if (atomic_load_explicit(&g_stop, memory_order_relaxed) || (g_limit && done >= g_limit))
             continue; /* let the slot drain */
-        if (start_read(e[i].user_data) != 0)
+        int32_t rc = start_read(e[i].user_data);
+        if (rc != 0 && !atomic_load(&g_stop)) { /* after the stop, shutdown may refuse it */
+            fprintf(stderr, "iocph_file_read: %s\n", iocph_status_message(rc));
             exit(1);
+        }
     }
 }
 
