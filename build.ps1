@@ -14,6 +14,8 @@
                'N passed, M failed[, K skipped]' last and fails if anything failed
     demo       builds, then copies a 256 MiB file through the port (C# and C) and verifies it
     generate   regenerates the C# binding from native/include/iocphybrid.h (libclang)
+    bench      benchmarks (Release, pinned with taskset): files, the port, allocations, instruction
+               counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/
     clean      removes artifacts/ and the projects' bin/ and obj/
 
   On Linux, missing Debian packages (cmake, gcc, liburing-dev, mingw-w64, wine, libclang) are
@@ -23,7 +25,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'generate', 'clean')]
+    [ValidateSet('build', 'test', 'demo', 'generate', 'clean', 'bench')]
     [string] $Command = 'build',
 
     # Skip everything that needs Wine (Windows backend tests, managed tests under Wine).
@@ -286,6 +288,39 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Benchmarks (issue 5): the harness in managed/benchmarks/IocpHybrid.Benchmarks.Harness
+# ---------------------------------------------------------------------------------------------
+
+function Invoke-Bench {
+    if (-not $OnLinux) { throw 'bench: the harness runs on Linux (Wine proves the API, not Windows speed).' }
+    Install-Prerequisites $false
+    # Optional tools: fio (the io_uring reference) and valgrind (instruction counts); skipped when absent.
+    $optional = @()
+    if (-not (Get-Command fio -ErrorAction SilentlyContinue)) { $optional += 'fio' }
+    if (-not (Get-Command valgrind -ErrorAction SilentlyContinue)) { $optional += 'valgrind' }
+    if ($optional.Count -gt 0) {
+        if ((& id -u) -eq '0') {
+            Write-Step "Installing Debian packages: $($optional -join ' ')"
+            $env:DEBIAN_FRONTEND = 'noninteractive'
+            & apt-get update -q | Out-Null
+            & apt-get install -y -q --no-install-recommends @optional | Out-Null
+        } else {
+            Write-Host "Optional, not installed (their cases are skipped): apt-get install -y $($optional -join ' ')"
+        }
+    }
+    Build-Native 'linux-x64'
+    $benchDir = Join-Path $Root 'managed/benchmarks'
+    foreach ($name in 'IocpHybrid.Benchmarks.Files', 'IocpHybrid.Benchmarks.Micro', 'IocpHybrid.Benchmarks.Harness') {
+        Write-Step "dotnet build $name (Release)"
+        & dotnet build (Join-Path $benchDir "$name/$name.csproj") -c Release --nologo -v:q
+    }
+    $harness = Join-Path $benchDir "IocpHybrid.Benchmarks.Harness/bin/Release/net10.0/IocpHybrid.Benchmarks.Harness"
+    $PSNativeCommandUseErrorActionPreference = $false
+    & $harness --root $Root @Rest
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 
@@ -324,6 +359,9 @@ try {
             Write-Step 'Demo: the same echo clients against the C# echo server (managed/samples/EchoServer)'
             & dotnet build $EchoServerProject -c $Configuration --nologo -v:q
             Invoke-EchoDemo @((Join-Path $Root "managed/samples/EchoServer/bin/$Configuration/net10.0/EchoServer$exe"), '0') $demo
+        }
+        'bench' {
+            Invoke-Bench
         }
         'clean' {
             Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $Artifacts

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using IocpHybrid;
+using IocpHybrid.Benchmarks.Files;
+using IocpHybrid.Demo;
+
+// One contender, one run, one JSON line on stdout: {"ops":..,"seconds":..,"ops_per_sec":..,...}.
+const string Usage = """
+    usage: IocpHybrid.Benchmarks.Files --contender NAME --file PATH [options]
+      read contenders (4 KiB random reads, closed loop, --depth reads in flight):
+        portfile           PortFile.ReadAsync, continuations on the thread pool (1 port worker)
+        portfile-inline    the same with CompletionPortOptions.InlineCompletions
+        randomaccess       RandomAccess.ReadAsync on a handle opened without FileOptions.Asynchronous
+        randomaccess-async the same with FileOptions.Asynchronous
+      copy contenders (whole file, sequential, to --dest):
+        copy-demo          the demo's FileCopier (1 MiB blocks, 32 lanes)
+        copy-filestream    FileStream.CopyToAsync (both streams FileOptions.Asynchronous, 1 MiB buffer)
+      options: --depth N (1)  --bs BYTES (4096)  --seconds S (2)  --ops N (fixed count)  --direct
+               (PortFile: O_DIRECT; RandomAccess has no unbuffered mode on Linux)  --dest PATH
+    """;
+
+var a = Args.Parse(args);
+if (a.Contender is null || a.File is null)
+{
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+try
+{
+    Result r = a.Contender switch
+    {
+        "portfile" => await FileReads.PortFileAsync(a, inline: false),
+        "portfile-inline" => await FileReads.PortFileAsync(a, inline: true),
+        "randomaccess" => await FileReads.RandomAccessAsync(a, FileOptions.None),
+        "randomaccess-async" => await FileReads.RandomAccessAsync(a, FileOptions.Asynchronous),
+        "copy-demo" => await Copies.DemoAsync(a),
+        "copy-filestream" => await Copies.FileStreamAsync(a),
+        _ => throw new ArgumentException($"unknown contender '{a.Contender}'"),
+    };
+    Console.WriteLine(r.ToJson());
+    return 0;
+}
+catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    return 1;
+}
+
+namespace IocpHybrid.Benchmarks.Files
+{
+    internal sealed record Args(string? Contender, string? File, string? Dest, int Depth, int BlockSize, double Seconds, long Ops, bool Direct)
+    {
+        public static Args Parse(string[] args)
+        {
+            string? Get(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+            return new Args(Get("--contender"), Get("--file"), Get("--dest"),
+                int.Parse(Get("--depth") ?? "1"), int.Parse(Get("--bs") ?? "4096"),
+                double.Parse(Get("--seconds") ?? "2", System.Globalization.CultureInfo.InvariantCulture),
+                long.Parse(Get("--ops") ?? "0"), args.Contains("--direct"));
+        }
+    }
+
+    internal readonly record struct Result(long Ops, double Seconds, double CpuSeconds, long Bytes)
+    {
+        public string ToJson()
+        {
+            var ic = System.Globalization.CultureInfo.InvariantCulture;
+            double ops = Math.Max(Ops, 1);
+            return string.Create(ic, $"{{\"ops\":{Ops},\"seconds\":{Seconds:F6},\"ops_per_sec\":{Ops / Seconds:F1},\"ns_per_op\":{Seconds * 1e9 / ops:F2},\"cpu_ns_per_op\":{CpuSeconds * 1e9 / ops:F2},\"mib_per_sec\":{Bytes / Seconds / 1048576.0:F1}}}");
+        }
+    }
+
+    /// <summary>Wall clock and process CPU time around a run.</summary>
+    internal readonly struct Meter
+    {
+        private readonly long _start;
+        private readonly TimeSpan _cpu;
+
+        private Meter(long start, TimeSpan cpu) { _start = start; _cpu = cpu; }
+
+        public static Meter Start() => new(Stopwatch.GetTimestamp(), Process.GetCurrentProcess().TotalProcessorTime);
+
+        public Result Stop(long ops, long bytes) =>
+            new(ops, Stopwatch.GetElapsedTime(_start).TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalSeconds, bytes);
+    }
+
+    internal static class FileReads
+    {
+        /// <summary>Runs <c>depth</c> lanes, each awaiting one read at a time at random aligned offsets.</summary>
+        private static async Task<Result> RunLanesAsync(Args a, long length, Func<Memory<byte>, long, ValueTask<int>> read, Func<int, Memory<byte>> buffer)
+        {
+            long blocks = length / a.BlockSize;
+            long done = 0;
+            bool stop = false;
+            long deadline = Stopwatch.GetTimestamp() + (long)(a.Seconds * Stopwatch.Frequency);
+
+            async Task Lane(int lane)
+            {
+                Memory<byte> buf = buffer(lane);
+                var rng = new Random(lane * 7919 + 1);
+                while (!Volatile.Read(ref stop))
+                {
+                    long offset = rng.NextInt64(blocks) * a.BlockSize;
+                    int n = await read(buf, offset).ConfigureAwait(false);
+                    if (n != a.BlockSize)
+                    {
+                        throw new IOException($"short read {n} at {offset}");
+                    }
+
+                    long d = Interlocked.Increment(ref done);
+                    if (a.Ops > 0 ? d >= a.Ops : ((d & 63) == 0 && Stopwatch.GetTimestamp() >= deadline))
+                    {
+                        Volatile.Write(ref stop, true);
+                    }
+                }
+            }
+
+            var meter = Meter.Start();
+            var lanes = new Task[a.Depth];
+            for (int i = 0; i < lanes.Length; i++)
+            {
+                lanes[i] = Lane(i);
+            }
+
+            await Task.WhenAll(lanes).ConfigureAwait(false);
+            long ops = Interlocked.Read(ref done);
+            return meter.Stop(ops, ops * a.BlockSize);
+        }
+
+        public static async Task<Result> PortFileAsync(Args a, bool inline)
+        {
+            await using var port = new CompletionPort(new CompletionPortOptions { WorkerThreads = 1, InlineCompletions = inline, QueueDepth = Math.Max(256, a.Depth) });
+            using PortFile file = port.OpenFile(a.File!, FileMode.Open, FileAccess.Read, a.Direct ? PortFileOptions.Unbuffered : PortFileOptions.None);
+            var buffers = new Memory<byte>[a.Depth];
+            for (int i = 0; i < buffers.Length; i++)
+            {
+                buffers[i] = a.Direct ? PortFile.AllocateAlignedBuffer(a.BlockSize) : new byte[a.BlockSize];
+            }
+
+            return await RunLanesAsync(a, file.Length, (b, o) => file.ReadAsync(b, o), i => buffers[i]).ConfigureAwait(false);
+        }
+
+        public static async Task<Result> RandomAccessAsync(Args a, FileOptions options)
+        {
+            using var handle = File.OpenHandle(a.File!, FileMode.Open, FileAccess.Read, FileShare.Read, options);
+            var buffers = new byte[a.Depth][];
+            for (int i = 0; i < buffers.Length; i++)
+            {
+                buffers[i] = new byte[a.BlockSize];
+            }
+
+            return await RunLanesAsync(a, RandomAccess.GetLength(handle), (b, o) => RandomAccess.ReadAsync(handle, b, o), i => buffers[i]).ConfigureAwait(false);
+        }
+    }
+
+    internal static class Copies
+    {
+        public static async Task<Result> DemoAsync(Args a)
+        {
+            await using var port = new CompletionPort();
+            var copier = new FileCopier(port, blockBytes: 1 << 20, depth: 32, unbuffered: false);
+            var meter = Meter.Start();
+            long bytes = await copier.CopyAsync(a.File!, a.Dest!).ConfigureAwait(false);
+            return meter.Stop(1, bytes);
+        }
+
+        public static async Task<Result> FileStreamAsync(Args a)
+        {
+            var meter = Meter.Start();
+            long bytes;
+            await using (var input = new FileStream(a.File!, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan))
+            await using (var output = new FileStream(a.Dest!, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+            {
+                await input.CopyToAsync(output, 1 << 20).ConfigureAwait(false);
+                await output.FlushAsync().ConfigureAwait(false);
+                output.Flush(flushToDisk: true);
+                bytes = input.Length;
+            }
+
+            return meter.Stop(1, bytes);
+        }
+    }
+}

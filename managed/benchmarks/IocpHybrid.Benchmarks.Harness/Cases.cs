@@ -1,0 +1,267 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace IocpHybrid.Benchmarks.Harness;
+
+/// <summary>
+/// The cases of issue 5 that need no sockets: files (2), the port (3), allocations (4), instruction
+/// counts (6). TCP echo (1) and idle connections (5) will be more <see cref="BenchCase"/>s with their
+/// own runners (a server process pinned to one core, a load generator pinned to the other).
+/// </summary>
+public sealed partial class Cases(Options o, Paths p)
+{
+    private const string Core = "1"; // "one core": every single-process contender runs on CPU 1
+
+    private string Sec(double full) => Inv(o.Quick ? Math.Min(0.5, full) : (o.Seconds ?? full));
+
+    private static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);
+
+    public IEnumerable<BenchCase> All()
+    {
+        foreach (bool direct in new[] { false, true })
+        {
+            foreach (int depth in new[] { 1, 32 })
+            {
+                yield return FileRead(depth, direct);
+            }
+        }
+
+        yield return Copy();
+        yield return Posts(1);
+        yield return Posts(64);
+        yield return Allocations();
+        yield return Micro();
+        yield return Instructions();
+    }
+
+    private Figures Native(string program, params string[] args) =>
+        Runner.ParseJsonLine(Runner.Run(Path.Combine(p.NativeDir, program), args, Core));
+
+    private Figures Files(params string[] args) => Runner.ParseJsonLine(Runner.Run(p.FilesExe, args, Core));
+
+    private Figures MicroExe(params string[] args) => Runner.ParseJsonLine(Runner.Run(p.MicroExe, args, Core));
+
+    // ---- Section 2: files -------------------------------------------------------------------
+
+    private BenchCase FileRead(int depth, bool direct)
+    {
+        string regime = direct ? "O_DIRECT (.NET: page cache dropped before each run)" : "page cache";
+        string file = p.DataFile;
+        string d = depth.ToString(CultureInfo.InvariantCulture);
+        string[] dirArg = direct ? ["--direct"] : [];
+        Figures Ra(string contender)
+        {
+            if (direct)
+            {
+                Runner.DropCaches();
+            }
+
+            return Files(["--contender", contender, "--file", file, "--depth", d, "--seconds", Sec(3)]);
+        }
+
+        var contenders = new List<Contender>
+        {
+            new("RandomAccess.ReadAsync", () => Ra("randomaccess")),
+            new("RandomAccess.ReadAsync (Asynchronous)", () => Ra("randomaccess-async")),
+            new("IocpHybrid C# (thread pool)", () => Files(["--contender", "portfile", "--file", file, "--depth", d, "--seconds", Sec(3), .. dirArg])),
+            new("IocpHybrid C# (inline)", () => Files(["--contender", "portfile-inline", "--file", file, "--depth", d, "--seconds", Sec(3), .. dirArg])),
+            new("IocpHybrid C (pull)", () => Native("bench_file_read", ["--engine", "iocph-pull", "--file", file, "--depth", d, "--seconds", Sec(3), .. dirArg])),
+            new("IocpHybrid C (push)", () => Native("bench_file_read", ["--engine", "iocph-push", "--file", file, "--depth", d, "--seconds", Sec(3), .. dirArg])),
+            new("pread, 1 thread (floor, depth 1)", () => Native("bench_file_read", ["--engine", "pread", "--file", file, "--seconds", Sec(3), .. dirArg])),
+            new("fio io_uring", () => Fio(file, depth, direct)),
+        };
+        return new BenchCase("2. Files", $"4 KiB random read, depth {depth}, {regime}", "ops_per_sec", true, "RandomAccess.ReadAsync", contenders)
+        {
+            Setup = direct ? null : () => Runner.WarmCache(file),
+            Extra = ["cpu_ns_per_op"],
+            Note = "One core (taskset -c 1). ops_per_sec = IOPS; cpu_ns_per_op = process CPU time (all threads) per read.",
+        };
+    }
+
+    private Figures Fio(string file, int depth, bool direct)
+    {
+        if (!Runner.HasTool("fio"))
+        {
+            throw new SkipException("fio is not installed");
+        }
+
+        string output = Runner.Run("fio", [
+            "--name=bench", $"--filename={file}", "--rw=randread", "--bs=4k", "--ioengine=io_uring",
+            $"--iodepth={depth}", $"--direct={(direct ? 1 : 0)}", $"--runtime={Sec(3)}", "--time_based",
+            "--numjobs=1", "--thread", "--output-format=json", "--norandommap", "--randrepeat=0",
+            // fio drops the file's pages before a job by default (invalidate=1): keep them when cached.
+            $"--invalidate={(direct ? 1 : 0)}"], Core);
+        using var doc = JsonDocument.Parse(output[output.IndexOf('{')..]);
+        var job = doc.RootElement.GetProperty("jobs")[0];
+        double iops = job.GetProperty("read").GetProperty("iops").GetDouble();
+        double cpuPct = job.GetProperty("usr_cpu").GetDouble() + job.GetProperty("sys_cpu").GetDouble();
+        return new Figures { ["ops_per_sec"] = iops, ["cpu_ns_per_op"] = iops > 0 ? cpuPct / 100 * 1e9 / iops : 0 };
+    }
+
+    private BenchCase Copy()
+    {
+        string src = p.DataFile, dst = Path.Combine(p.OutDir, "copy.bin");
+        Figures Clean(Func<Figures> f)
+        {
+            try { return f(); } finally { File.Delete(dst); }
+        }
+
+        return new BenchCase("2. Files", "sequential copy of the data file (page cache)", "mib_per_sec", true, "FileStream.CopyToAsync",
+        [
+            new("FileStream.CopyToAsync", () => Clean(() => Runner.ParseJsonLine(Runner.Run(p.FilesExe, ["--contender", "copy-filestream", "--file", src, "--dest", dst])))),
+            new("IocpHybrid C# (demo's FileCopier)", () => Clean(() => Runner.ParseJsonLine(Runner.Run(p.FilesExe, ["--contender", "copy-demo", "--file", src, "--dest", dst])))),
+            new("IocpHybrid C (copy_file example)", () => Clean(() =>
+            {
+                string output = Runner.Run(Path.Combine(p.NativeDir, "copy_file"), [src, dst, "1024", "32"]);
+                Match m = MibPerSec().Match(output);
+                return m.Success ? new Figures { ["mib_per_sec"] = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) }
+                                 : throw new InvalidOperationException("copy_file: no MiB/s in " + output);
+            })),
+        ])
+        {
+            Setup = () => Runner.WarmCache(src),
+            Note = "Not pinned (the demo's port uses a worker per core). 1 MiB blocks; IocpHybrid: 32 in flight; every copy ends with an fsync.",
+        };
+    }
+
+    [GeneratedRegex(@"([0-9.]+) MiB/s")]
+    private static partial Regex MibPerSec();
+
+    // ---- Section 3: the port ----------------------------------------------------------------
+
+    private BenchCase Posts(int window)
+    {
+        string w = window.ToString(CultureInfo.InvariantCulture);
+        return new BenchCase("3. The port", $"posted packets, {window} in flight", "ns_per_op", false, "IocpHybrid C (push)",
+        [
+            new("IocpHybrid C (push)", () => Native("bench_post", "--mode", "push", "--window", w, "--seconds", Sec(2))),
+            new("IocpHybrid C (pull)", () => Native("bench_post", "--mode", "pull", "--window", w, "--seconds", Sec(2))),
+            new("C# PostAsync awaited (thread pool)", () => MicroExe("post", "--window", w, "--seconds", Sec(2))),
+            new("C# PostAsync awaited (inline)", () => MicroExe("post", "--window", w, "--seconds", Sec(2), "--inline")),
+        ])
+        {
+            Extra = ["ops_per_sec", "cpu_ns_per_op"],
+            Note = "One core. ns_per_op = wall time per delivered packet; ratio > 1 = faster than the baseline.",
+        };
+    }
+
+    // ---- Section 4: allocations ---------------------------------------------------------------
+
+    private BenchCase Allocations()
+    {
+        string ops = o.Quick ? "100000" : "1000000";
+        var names = new[] { "post", "file-read", "file-write", "post-inline", "file-read-inline", "file-write-inline" };
+        return new BenchCase("4. Allocations", $"bytes allocated per operation, steady state ({ops} ops)", "bytes_per_op", false, "",
+            names.Select(n => new Contender(n, () => MicroExe("alloc", "--only", n, "--ops", ops))).ToList())
+        {
+            Extra = ["start_ns"],
+            Repetitions = 1,
+            Note = "GC.GetTotalAllocatedBytes(true) around awaited operations after a warm-up; target 0. start_ns = time inside the call that starts the operation (checks, pooled state, pinning, P/Invoke), one core.",
+        };
+    }
+
+    // ---- Section 3/4: BenchmarkDotNet ---------------------------------------------------------
+
+    private BenchCase Micro()
+    {
+        var results = new Lazy<Dictionary<string, Figures>>(RunBenchmarkDotNet);
+        string[] names = ["PostAsyncRoundTrip", "ReadAsync4K", "WriteAsync4K", "RawPostDequeue"];
+        var contenders = new List<Contender>();
+        foreach (string inline in new[] { "False", "True" })
+        {
+            foreach (string n in names)
+            {
+                string key = $"{n} Inline={inline}";
+                contenders.Add(new(key, () => results.Value.TryGetValue(key, out var f) ? f : throw new InvalidOperationException($"BenchmarkDotNet produced no result for {key}")));
+            }
+        }
+
+        return new BenchCase("3. The port", "BenchmarkDotNet, one operation awaited (in process, MemoryDiagnoser)", "mean_ns", false, "RawPostDequeue Inline=False", contenders)
+        {
+            Extra = ["allocated_bytes"],
+            Repetitions = 1,
+            Note = "BenchmarkDotNet runs its own iterations; min/median/max are its min/median/max. RawPostDequeue = iocph_port_post + iocph_port_dequeue as two bare P/Invokes on a pull port (the floor). allocated_bytes includes the benchmark method's own async Task.",
+        };
+    }
+
+    private Dictionary<string, Figures> RunBenchmarkDotNet()
+    {
+        string dir = Path.Combine(p.OutDir, "bdn");
+        List<string> args = ["bdn", "--artifacts", dir];
+        if (o.Quick)
+        {
+            args.Add("--quick");
+        }
+
+        Runner.Run(p.MicroExe, args, Core, timeoutSeconds: 1800);
+        string json = Directory.GetFiles(Path.Combine(dir, "results"), "*-report-full.json").Single();
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var map = new Dictionary<string, Figures>();
+        foreach (var b in doc.RootElement.GetProperty("Benchmarks").EnumerateArray())
+        {
+            string name = $"{b.GetProperty("Method").GetString()} {b.GetProperty("Parameters").GetString()}".Replace("&", " ", StringComparison.Ordinal);
+            var s = b.GetProperty("Statistics");
+            map[name] = new Figures
+            {
+                ["mean_ns"] = s.GetProperty("Mean").GetDouble(),
+                ["min"] = s.GetProperty("Min").GetDouble(),
+                ["median"] = s.GetProperty("Median").GetDouble(),
+                ["max"] = s.GetProperty("Max").GetDouble(),
+                ["allocated_bytes"] = b.GetProperty("Memory").GetProperty("BytesAllocatedPerOperation").GetDouble(),
+            };
+        }
+
+        return map;
+    }
+
+    // ---- Section 6: instruction counts --------------------------------------------------------
+
+    private BenchCase Instructions()
+    {
+        return new BenchCase("6. Instruction counts", "user-space instructions per operation (callgrind)", "instr_per_op", false, "",
+        [
+            new("post, push", () => Callgrind("bench_post", ["--mode", "push"])),
+            new("file read, pull, cached", () => Callgrind("bench_file_read", ["--engine", "iocph-pull", "--file", p.DataFile])),
+        ])
+        {
+            Repetitions = 1,
+            Note = "valgrind --tool=callgrind, (Ir at 2N ops - Ir at N ops) / N, every thread of the process.",
+        };
+    }
+
+    private Figures Callgrind(string program, string[] args)
+    {
+        if (!Runner.HasTool("valgrind"))
+        {
+            throw new SkipException("valgrind is not installed");
+        }
+
+        // valgrind 3.19 (Debian 12) runs io_uring_enter as a non-blocking syscall while holding its
+        // big lock: the ring thread's wait then starves every other thread and the run never ends.
+        Version v = ValgrindVersion();
+        if (v < new Version(3, 22) && Environment.GetEnvironmentVariable("IOCPH_BENCH_FORCE_CALLGRIND") != "1")
+        {
+            throw new SkipException($"valgrind {v} deadlocks on a blocking io_uring_enter (threads are serialized and the syscall is not marked may-block); perf has no instructions counter in this VM");
+        }
+
+        long n = o.Quick ? 2000 : 20000;
+        double Ir(long ops)
+        {
+            string outFile = Path.Combine(p.OutDir, $"callgrind.{program}.{ops}.out");
+            Runner.Run("valgrind", ["--tool=callgrind", $"--callgrind-out-file={outFile}", Path.Combine(p.NativeDir, program), .. args, "--ops", ops.ToString(CultureInfo.InvariantCulture)], Core, timeoutSeconds: 120);
+            string line = File.ReadLines(outFile).First(l => l.StartsWith("summary:", StringComparison.Ordinal) || l.StartsWith("totals:", StringComparison.Ordinal));
+            return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        }
+
+        double a = Ir(n), b = Ir(2 * n);
+        return new Figures { ["instr_per_op"] = (b - a) / n };
+    }
+
+    private static Version ValgrindVersion()
+    {
+        string s = Runner.Run("valgrind", ["--version"]).Trim(); // valgrind-3.19.0
+        Match m = Regex.Match(s, @"(\d+)\.(\d+)");
+        return m.Success ? new Version(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)) : new Version(0, 0);
+    }
+}

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace IocpHybrid.Benchmarks.Micro;
+
+/// <summary>
+/// Issue 5 section 4: bytes allocated per operation in steady state, from
+/// <see cref="GC.GetTotalAllocatedBytes(bool)"/> around a fixed count of awaited operations after a
+/// warm-up (the pools are full then), plus the time spent in the call that starts an operation
+/// (argument checks, pooled state, pinning, the P/Invoke) measured around the call alone.
+/// </summary>
+internal static class Allocations
+{
+    public static async Task<int> RunAsync(long ops, string? only)
+    {
+        foreach (bool inline in new[] { false, true })
+        {
+            await using var port = new CompletionPort(new CompletionPortOptions { WorkerThreads = 1, InlineCompletions = inline });
+            string path = Path.Combine(Path.GetTempPath(), $"iocph-alloc-{Environment.ProcessId}.bin");
+            File.WriteAllBytes(path, new byte[1 << 20]);
+            try
+            {
+                using PortFile file = port.OpenFile(path, FileMode.Open, FileAccess.ReadWrite);
+                var buffer = new byte[4096];
+                Memory<byte> memory = buffer;
+                string suffix = inline ? "-inline" : "";
+                if (only is null || only == "post" + suffix) await MeasureAsync("post" + suffix, ops, () => port.PostAsync(1, 42)).ConfigureAwait(false);
+                if (only is null || only == "file-read" + suffix) await MeasureAsync("file-read" + suffix, ops, () => file.ReadAsync(memory, 0)).ConfigureAwait(false);
+                if (only is null || only == "file-write" + suffix) await MeasureAsync("file-write" + suffix, ops, () => file.WriteAsync(memory, 4096)).ConfigureAwait(false);
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task MeasureAsync<T>(string name, long ops, Func<ValueTask<T>> start)
+    {
+        // Warm-up: tiering, pools, the thread pool's threads.
+        for (int i = 0; i < 20_000; i++)
+        {
+            await start().ConfigureAwait(false);
+        }
+
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (long i = 0; i < ops; i++)
+        {
+            await start().ConfigureAwait(false);
+        }
+
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+        // The start alone: timestamps around the call that starts the operation, minus an empty pair.
+        const int StartSamples = 20_000;
+        long startTicks = 0, emptyTicks = 0;
+        for (int i = 0; i < StartSamples; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            long t1 = Stopwatch.GetTimestamp();
+            ValueTask<T> vt = start();
+            long t2 = Stopwatch.GetTimestamp();
+            emptyTicks += t1 - t0;
+            startTicks += t2 - t1;
+            await vt.ConfigureAwait(false);
+        }
+
+        double startNs = (startTicks - emptyTicks) * 1e9 / Stopwatch.Frequency / StartSamples;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"name\":\"{name}\",\"ops\":{ops},\"bytes_per_op\":{(double)allocated / ops:F4},\"start_ns\":{startNs:F1}}}"));
+    }
+}
