@@ -4,12 +4,12 @@ namespace IocpHybrid.Tests;
 
 public sealed class TcpConcurrencyTests : SocketTestBase
 {
-    private const int Connections = 300;
+    private const int Connections = 1000;
 
     [Fact]
-    public async Task HundredsOfConcurrentEchoConnectionsThroughOnePort()
+    public async Task AThousandConcurrentEchoConnectionsThroughOnePort()
     {
-        using var listener = Port.ListenTcp(new IPEndPoint(IPAddress.Loopback, 0), backlog: 512);
+        using var listener = Port.ListenTcp(new IPEndPoint(IPAddress.Loopback, 0), backlog: 1024);
         IPEndPoint target = listener.LocalEndPoint;
 
         async Task ServeAsync()
