@@ -10,6 +10,13 @@ public sealed unsafe partial class CompletionPort
     [ThreadStatic]
     private static CompletionPort? t_callbackPort;
 
+    /// <summary>Runs continuations on the thread pool; <see langword="null"/> with inline completions.</summary>
+    private readonly CompletionDispatcher? _dispatcher;
+
+    /// <summary>Whether the batch this thread is delivering handed continuations to <see cref="_dispatcher"/>.</summary>
+    [ThreadStatic]
+    private static bool t_dispatchPending;
+
     /// <summary>
     /// The one completion callback of the process: the native workers of every port call it with a
     /// batch of completions; <paramref name="context"/> is a <see cref="GCHandle"/> to the port.
@@ -35,6 +42,12 @@ public sealed unsafe partial class CompletionPort
                 {
                     port.Dispatch(in entries[i]);
                 }
+
+                if (t_dispatchPending)
+                {
+                    t_dispatchPending = false;
+                    port._dispatcher!.Schedule();
+                }
             }
             finally
             {
@@ -44,6 +57,23 @@ public sealed unsafe partial class CompletionPort
         catch (Exception ex)
         {
             FailFast($"an exception escaped the completion callback: {ex}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Runs an operation's continuation on the thread pool with the rest of the current batch
+    /// (called on a worker, from inside <see cref="OnCompletions"/>), or right here on any other thread.
+    /// </summary>
+    internal void DispatchContinuation(PortOperation operation)
+    {
+        if (t_callbackPort == this && _dispatcher is not null)
+        {
+            _dispatcher.Enqueue(operation);
+            t_dispatchPending = true; // one Schedule() at the end of the batch
+        }
+        else
+        {
+            operation.RunContinuation();
         }
     }
 

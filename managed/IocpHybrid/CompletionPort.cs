@@ -55,6 +55,7 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _inlineCompletions = options.InlineCompletions;
+        _dispatcher = options.InlineCompletions ? null : new CompletionDispatcher();
 
         iocph_port_options native;
         int rc = NativeMethods.iocph_port_options_init(&native);
@@ -424,7 +425,7 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
                 Volatile.Write(ref _operations, table);
             }
 
-            op = new PortOperation(this, (uint)id, runContinuationsAsynchronously: !_inlineCompletions);
+            op = new PortOperation(this, (uint)id);
             Volatile.Write(ref table[id], op);
             _operationCount = id + 1;
             return op;

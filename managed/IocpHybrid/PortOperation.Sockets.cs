@@ -127,11 +127,11 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
     ValueTaskSourceStatus IValueTaskSource<PortReceiveResult>.GetStatus(short token) => _core.GetStatus(token);
 
     void IValueTaskSource<PortTcpConnection>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, token, flags);
+        OnCompleted(continuation, state, token, flags);
 
     void IValueTaskSource<PortReceiveFromResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, token, flags);
+        OnCompleted(continuation, state, token, flags);
 
     void IValueTaskSource<PortReceiveResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, token, flags);
+        OnCompleted(continuation, state, token, flags);
 }

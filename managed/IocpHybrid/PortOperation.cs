@@ -71,11 +71,13 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     private int _handshake;
     private int _inFlight; // 0 idle, 1 started, 2 its completion arrived
 
-    internal PortOperation(CompletionPort port, uint id, bool runContinuationsAsynchronously)
+    internal PortOperation(CompletionPort port, uint id)
     {
         _port = port;
         Id = id;
-        _core.RunContinuationsAsynchronously = runContinuationsAsynchronously;
+        // Never queue a continuation per operation: OnCompleted decides where it runs (inline on the
+        // port's worker, or on the thread pool a batch at a time: PortOperation.Continuation.cs).
+        _core.RunContinuationsAsynchronously = false;
     }
 
     /// <summary>The index of this operation in its port's registry: the low 32 bits of user_data.</summary>
@@ -272,6 +274,4 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
 
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, token, flags);
 }

@@ -1,0 +1,78 @@
+using System.Threading.Tasks.Sources;
+
+namespace IocpHybrid;
+
+/// <summary>
+/// Where an awaiter's continuation runs. The result is published the moment the native completion
+/// arrives (so <c>IsCompleted</c> is true as soon as the port is done with the operation, also during
+/// disposal), but the continuation itself is not run on the port's worker unless the port has inline
+/// completions: the worker hands it to the port's <see cref="CompletionDispatcher"/>, which runs a whole
+/// batch of continuations on one thread-pool work item.
+/// </summary>
+internal sealed partial class PortOperation
+{
+    private static readonly Action<object?> s_dispatch = static state => ((PortOperation)state!).Dispatch();
+    private static readonly ContextCallback s_runInContext = static state => ((PortOperation)state!).InvokeContinuation();
+
+    // The awaiter's continuation, held here while the core holds s_dispatch (no scheduling context).
+    private Action<object?>? _continuation;
+    private object? _continuationState;
+    private ExecutionContext? _continuationContext;
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        if (_port.InlineCompletions || HasSchedulingContext(flags))
+        {
+            // Inline: run where the completion arrives. A SynchronizationContext or TaskScheduler: the
+            // core posts to it, never inline.
+            _core.OnCompleted(continuation, state, token, flags);
+            return;
+        }
+
+        _continuation = continuation;
+        _continuationState = state;
+        _continuationContext = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 ? ExecutionContext.Capture() : null;
+        // Publishes the fields above (an interlocked exchange inside) before the completion can read them.
+        _core.OnCompleted(s_dispatch, this, token, ValueTaskSourceOnCompletedFlags.None);
+    }
+
+    private static bool HasSchedulingContext(ValueTaskSourceOnCompletedFlags flags)
+    {
+        if ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) == 0)
+        {
+            return false;
+        }
+
+        SynchronizationContext? sc = SynchronizationContext.Current;
+        return (sc is not null && sc.GetType() != typeof(SynchronizationContext)) || TaskScheduler.Current != TaskScheduler.Default;
+    }
+
+    /// <summary>The core signalled completion: on a port worker, queue; elsewhere (the pool, when the
+    /// awaiter registered after completion), run now.</summary>
+    private void Dispatch() => _port.DispatchContinuation(this);
+
+    /// <summary>Runs the awaiter's continuation (once) in the execution context it captured.</summary>
+    internal void RunContinuation()
+    {
+        if (_continuationContext is { } context)
+        {
+            ExecutionContext.Run(context, s_runInContext, this);
+        }
+        else
+        {
+            InvokeContinuation();
+        }
+    }
+
+    private void InvokeContinuation()
+    {
+        // Clear first: the continuation usually consumes the result, which returns this object to the
+        // pool, where another use may set new fields at once.
+        Action<object?> continuation = _continuation!;
+        object? state = _continuationState;
+        _continuation = null;
+        _continuationState = null;
+        _continuationContext = null;
+        continuation(state);
+    }
+}
