@@ -14,6 +14,9 @@ internal static unsafe partial class NativeErrors
     internal const int Timeout = (int)iocph_status.IOCPH_E_TIMEOUT;
     internal const int Canceled = (int)iocph_status.IOCPH_E_CANCELED;
     internal const int Shutdown = (int)iocph_status.IOCPH_E_SHUTDOWN;
+
+    /// <summary>An immediate attempt (iocph_*_try_*) would have had to wait; never surfaces to callers.</summary>
+    internal const int WouldBlock = (int)iocph_status.IOCPH_E_WOULD_BLOCK;
     internal const int FileNotFound = (int)iocph_status.IOCPH_E_FILE_NOT_FOUND;
     internal const int PathNotFound = (int)iocph_status.IOCPH_E_PATH_NOT_FOUND;
     internal const int AccessDenied = (int)iocph_status.IOCPH_E_ACCESS_DENIED;

@@ -26,6 +26,10 @@ public sealed class PortFile : PortHandle
     private readonly FileAccess _access;
     private readonly bool _append;
 
+    // Whether reads try the page cache first: never for unbuffered files (nothing of theirs is cached)
+    // nor on IOCP, whose backend always declines (Windows has no nonblocking cached read).
+    private readonly bool _tryReads;
+
     internal PortFile(CompletionPort port, ulong handle, ulong key, string path, FileAccess access, PortFileOptions options, bool append)
         : base(port, handle, key)
     {
@@ -33,6 +37,7 @@ public sealed class PortFile : PortHandle
         _access = access;
         Options = options;
         _append = append;
+        _tryReads = (options & PortFileOptions.Unbuffered) == 0 && port.Backend != CompletionPortBackend.Iocp;
     }
 
     /// <summary>The full path the file was opened with.</summary>
@@ -127,7 +132,39 @@ public sealed class PortFile : PortHandle
             return new ValueTask<int>(0);
         }
 
+        if (_tryReads)
+        {
+            int rc = TryReadNow(buffer.Span, fileOffset, out int read);
+            if (rc == NativeErrors.Ok)
+            {
+                return new ValueTask<int>(read);
+            }
+
+            if (rc != NativeErrors.WouldBlock)
+            {
+                return ValueTask.FromException<int>(CreateStartException(rc));
+            }
+        }
+
         return StartBufferOperation(OperationKind.FileRead, buffer, (ulong)fileOffset, IsUnbuffered, cancellationToken);
+    }
+
+    /// <summary>
+    /// One nonblocking read of data already in the page cache (iocph_file_try_read: preadv2 with
+    /// RWF_NOWAIT): a cached read then costs one system call on the caller's thread and returns a
+    /// completed task, like <see cref="RandomAccess"/>'s pread, instead of a trip through the port.
+    /// </summary>
+    private unsafe int TryReadNow(Span<byte> buffer, long fileOffset, out int read)
+    {
+        uint n = 0;
+        int rc;
+        fixed (byte* p = buffer)
+        {
+            rc = NativeMethods.iocph_file_try_read(NativeHandle, p, (uint)buffer.Length, (ulong)fileOffset, &n);
+        }
+
+        read = (int)n;
+        return rc;
     }
 
     /// <summary>

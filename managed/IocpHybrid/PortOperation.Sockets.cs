@@ -25,6 +25,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
 
     // Accept: the key the accepted socket is associated under. Receive-from: where to store the sender.
     private ulong _acceptKey;
+    private int _requestedLength;
     private SocketAddress? _receivedAddress;
     private AddressFamily _receiveFamily;
 
@@ -47,6 +48,9 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
 
     /// <summary>Accept: the key of the socket the native side creates.</summary>
     internal void SetAcceptKey(ulong key) => _acceptKey = key;
+
+    /// <summary>A receive's buffer length (whether it came back full tells the next receive whether to try first).</summary>
+    internal void SetRequestedLength(int length) => _requestedLength = length;
 
     /// <summary>Receive-from: the family the caller expects and, for the allocation-free form, where the sender goes.</summary>
     internal void SetReceiveTarget(AddressFamily family, SocketAddress? address)
@@ -86,6 +90,11 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
     /// <summary>Runs on success before the result is published: copies what lives in native memory out.</summary>
     private void OnSuccess()
     {
+        if (_kind == OperationKind.SocketReceive && _owner is PortTcpConnection connection)
+        {
+            connection.NoteReceived(_result, _requestedLength);
+        }
+
         if (_kind == OperationKind.UdpReceiveFrom && _receivedAddress is not null)
         {
             SocketEndpoints.Write(in *(iocph_endpoint*)Scratch, _receivedAddress);

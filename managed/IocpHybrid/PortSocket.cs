@@ -96,6 +96,7 @@ public abstract unsafe class PortSocket : PortHandle
                 rc = NativeMethods.iocph_socket_send(handle, pointer, length, timeoutMs, userData, &nativeOp);
                 break;
             case OperationKind.SocketReceive:
+                op.SetRequestedLength(buffer.Length);
                 rc = NativeMethods.iocph_socket_receive(handle, pointer, length, timeoutMs, userData, &nativeOp);
                 break;
             case OperationKind.UdpSendTo:

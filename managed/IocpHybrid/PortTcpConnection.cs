@@ -182,8 +182,27 @@ public sealed partial class PortTcpConnection : PortSocket
             return SendLargeAsync(buffer, cancellationToken);
         }
 
+        int rc = TrySendNow(buffer.Span, out int sent);
+        if (rc == NativeErrors.Ok)
+        {
+            return sent == buffer.Length ? new ValueTask<int>(sent) : SendRestAsync(buffer, sent, cancellationToken);
+        }
+
+        return rc == NativeErrors.WouldBlock ? StartSend(buffer, cancellationToken) : ValueTask.FromException<int>(CreateStartException(rc));
+    }
+
+    /// <summary>The asynchronous send through the port (the socket buffer is full, or the backend declined to try).</summary>
+    private unsafe ValueTask<int> StartSend(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
         PortOperation? op = StartBufferOperation(OperationKind.SocketSend, buffer, null, _sendTimeout, cancellationToken, out Exception? error);
         return op is null ? ValueTask.FromException<int>(error!) : new ValueTask<int>(op, op.Version);
+    }
+
+    /// <summary>The immediate attempt sent part of the buffer: the port sends the rest.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> SendRestAsync(ReadOnlyMemory<byte> buffer, int sent, CancellationToken cancellationToken)
+    {
+        return sent + await StartSend(buffer[sent..], cancellationToken).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -252,6 +271,20 @@ public sealed partial class PortTcpConnection : PortSocket
         if (buffer.Length > PortFile.MaxIoLength)
         {
             buffer = buffer[..PortFile.MaxIoLength];
+        }
+
+        if (_receiveMayHaveMore)
+        {
+            int rc = TryReceiveNow(buffer.Span, out int received);
+            if (rc == NativeErrors.Ok)
+            {
+                return new ValueTask<int>(received);
+            }
+
+            if (rc != NativeErrors.WouldBlock)
+            {
+                return ValueTask.FromException<int>(CreateStartException(rc));
+            }
         }
 
         PortOperation? op = StartBufferOperation(OperationKind.SocketReceive, buffer, null, _receiveTimeout, cancellationToken, out Exception? error);

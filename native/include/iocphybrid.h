@@ -102,7 +102,8 @@ typedef enum iocph_status {
     IOCPH_E_HOST_UNREACHABLE = -20026,
     IOCPH_E_NETWORK_UNREACHABLE = -20027,
     IOCPH_E_MESSAGE_TOO_LARGE = -20028,  /* a datagram larger than the protocol allows */
-    IOCPH_E_NOT_CONNECTED = -20029
+    IOCPH_E_NOT_CONNECTED = -20029,
+    IOCPH_E_WOULD_BLOCK = -20030   /* an iocph_*_try_* call could not finish without waiting */
 } iocph_status;
 
 /* A static, English, never-NULL message for a status code ("unknown status" for others). */
@@ -461,6 +462,39 @@ IOCPH_API int32_t iocph_socket_receive_scatter(iocph_handle_t socket, const iocp
 
 /* Half-close: shuts down the sending side (the peer's receive returns 0). Synchronous. */
 IOCPH_API int32_t iocph_socket_shutdown_send(iocph_handle_t socket);
+
+/* ---------------------------------------------------------------------------------------------
+ * Immediate attempts. Each does its work on the calling thread when it can finish without waiting
+ * (one nonblocking system call) and otherwise returns IOCPH_E_WOULD_BLOCK having consumed nothing.
+ * No completion is ever delivered for them. They exist for the common case that needs no wait (a
+ * send into a socket buffer with room, a read of a page already cached): a trip through the port
+ * costs a hand-over between threads, which is far more than the system call.
+ * Pattern: try; on IOCPH_E_WOULD_BLOCK (or a partial send) start the asynchronous operation for
+ * what is left. A backend may answer IOCPH_E_WOULD_BLOCK every time: IOCP does (Windows has no
+ * nonblocking read of cached file data, and its sockets are in overlapped mode), so code written
+ * this way is portable and correct everywhere.
+ * Rules: never while an asynchronous operation of the same direction (send / receive) is in flight
+ * on the socket, since their bytes would interleave; positional file reads have no such rule.
+ * Errors: as the asynchronous operation's (IOCPH_E_BADHANDLE, IOCPH_E_SHUTDOWN, connection errors,
+ * IOCPH_E_ACCESS_DENIED, IOCPH_E_ALIGNMENT, ...), reported at once.
+ * ------------------------------------------------------------------------------------------ */
+
+/* Sends up to `length` bytes on a connected TCP socket without waiting: IOCPH_OK with *sent in
+ * 1..length (fewer when the socket buffer filled up), or IOCPH_E_WOULD_BLOCK with nothing sent. */
+IOCPH_API int32_t iocph_socket_try_send(iocph_handle_t socket, const void *buffer, uint32_t length,
+                                        uint32_t *sent);
+
+/* Receives 1..length bytes that have already arrived: IOCPH_OK with *received (0: the peer closed
+ * its sending side), or IOCPH_E_WOULD_BLOCK when nothing is there yet. */
+IOCPH_API int32_t iocph_socket_try_receive(iocph_handle_t socket, void *buffer, uint32_t length,
+                                           uint32_t *received);
+
+/* Reads `length` bytes at `offset` if every one of them is in the page cache (preadv2 with
+ * RWF_NOWAIT): IOCPH_OK with *transferred = length, or fewer only at the end of the file; else
+ * IOCPH_E_WOULD_BLOCK (the buffer's contents are then unspecified). Same argument rules as
+ * iocph_file_read. Unbuffered files always answer IOCPH_E_WOULD_BLOCK: nothing of theirs is cached. */
+IOCPH_API int32_t iocph_file_try_read(iocph_handle_t file, void *buffer, uint32_t length,
+                                      uint64_t offset, uint32_t *transferred);
 
 typedef enum iocph_endpoint_kind { IOCPH_ENDPOINT_LOCAL = 0, IOCPH_ENDPOINT_REMOTE = 1 } iocph_endpoint_kind;
 

@@ -38,6 +38,7 @@ const char *iocph_status_message(int32_t status)
     case IOCPH_E_NETWORK_UNREACHABLE: return "network unreachable";
     case IOCPH_E_MESSAGE_TOO_LARGE: return "message too large";
     case IOCPH_E_NOT_CONNECTED: return "the socket is not connected";
+    case IOCPH_E_WOULD_BLOCK: return "the operation would have to wait";
     default: return "unknown status";
     }
 }

@@ -207,6 +207,10 @@ struct iocph__backend {
     int32_t (*op_cancel)(iocph__op *op);
     /* Requests cancellation of every op in flight on the handle. */
     int32_t (*handle_cancel_all)(iocph__handle *handle);
+    /* An immediate attempt (iocph_*_try_*): op_kind READ, SEND or RECEIVE, arguments checked.
+     * IOCPH_OK with *done, IOCPH_E_WOULD_BLOCK, or an error; never waits, never completes later. */
+    int32_t (*try_io)(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
+                      uint64_t offset, uint32_t *done);
 
     /* ---- sockets ---- */
     /* Bytes of backend state each socket op needs after its iocph__op_socket. */

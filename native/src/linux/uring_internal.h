@@ -209,6 +209,8 @@ bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t
 int32_t iocph__uring_op_submit(iocph__op *op);
 int32_t iocph__uring_op_cancel(iocph__op *op);
 int32_t iocph__uring_handle_cancel_all(iocph__handle *handle);
+int32_t iocph__uring_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
+                            uint64_t offset, uint32_t *done);
 int32_t iocph__uring_port_post(iocph__port *port, iocph__op *op);
 
 #endif

@@ -17,6 +17,7 @@ const iocph__backend iocph__backend_iocp = {
     .op_submit = iocph__win_op_submit,
     .op_cancel = iocph__win_op_cancel,
     .handle_cancel_all = iocph__win_handle_cancel_all,
+    .try_io = iocph__win_try_io,
     .op_ext_size = sizeof(iocph__win_sock_ext),
     .socket_create = iocph__win_socket_create,
 };

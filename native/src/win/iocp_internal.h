@@ -133,6 +133,8 @@ int32_t iocph__win_post_outcome(iocph__op *op, int64_t result, int32_t os_error)
 
 /* ---- iocp_io.c ---- */
 int32_t iocph__win_op_submit(iocph__op *op);
+int32_t iocph__win_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
+                          uint64_t offset, uint32_t *done);
 /* True when op was cancelled in a way its next chunk must honour: iocph_op_cancel, a
  * cancel-all after it started, or its handle closing. Called with op->lock held. */
 bool iocph__win_cancel_requested_locked(const iocph__op *op);

@@ -118,7 +118,7 @@ public sealed unsafe class LayoutTests
     [Fact]
     public void iocph_status_has_the_C_values()
     {
-        Assert.Equal(31, Enum.GetNames<iocph_status>().Length);
+        Assert.Equal(32, Enum.GetNames<iocph_status>().Length);
         Assert.Equal<int>(0, (int)iocph_status.IOCPH_OK);
         Assert.Equal<int>(-20000, (int)iocph_status.IOCPH_E_UNKNOWN);
         Assert.Equal<int>(-20001, (int)iocph_status.IOCPH_E_INVALID_ARGUMENT);
@@ -150,6 +150,7 @@ public sealed unsafe class LayoutTests
         Assert.Equal<int>(-20027, (int)iocph_status.IOCPH_E_NETWORK_UNREACHABLE);
         Assert.Equal<int>(-20028, (int)iocph_status.IOCPH_E_MESSAGE_TOO_LARGE);
         Assert.Equal<int>(-20029, (int)iocph_status.IOCPH_E_NOT_CONNECTED);
+        Assert.Equal<int>(-20030, (int)iocph_status.IOCPH_E_WOULD_BLOCK);
     }
 
     [Fact]

@@ -135,6 +135,18 @@ public static unsafe partial class NativeMethods
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
+    public static extern int iocph_socket_try_send([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("const void *")] void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint32_t *")] uint* sent);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_socket_try_receive([NativeTypeName("iocph_handle_t")] ulong socket, void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint32_t *")] uint* received);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_file_try_read([NativeTypeName("iocph_handle_t")] ulong file, void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint64_t")] ulong offset, [NativeTypeName("uint32_t *")] uint* transferred);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
     public static extern int iocph_socket_get_endpoint([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("int32_t")] int which, iocph_endpoint* endpoint);
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

@@ -1,0 +1,208 @@
+/* Immediate attempts (iocph_socket_try_send / try_receive, iocph_file_try_read): they finish on
+ * the calling thread or say IOCPH_E_WOULD_BLOCK having consumed nothing, never deliver a
+ * completion, check their arguments like the asynchronous operations, and combine with those
+ * (try, then the asynchronous operation for the rest) without losing or reordering a byte.
+ * io_uring must really complete what needs no wait; IOCP may decline (see the header) except a
+ * receive of bytes that have arrived. */
+#include "test_util.h"
+
+static int is_uring;
+
+/* Polls try_receive until it stops saying WOULD_BLOCK (the bytes travel through loopback). */
+static int32_t try_receive_soon(iocph_handle_t s, void *buf, uint32_t len, uint32_t *got)
+{
+    uint64_t deadline = test_now_ms() + 10000;
+    int32_t rc;
+    while ((rc = iocph_socket_try_receive(s, buf, len, got)) == IOCPH_E_WOULD_BLOCK &&
+           test_now_ms() < deadline)
+        test_sleep_ms(1);
+    return rc;
+}
+
+static void sockets(iocph_port_t port)
+{
+    char buf[256];
+    uint32_t n = 99;
+    iocph_handle_t client, server;
+    test_tcp_pair(port, IOCPH_AF_INET, &client, &server);
+
+    /* Nothing has arrived: declines, touches nothing. */
+    CHECK_STATUS(iocph_socket_try_receive(server, buf, sizeof buf, &n), IOCPH_E_WOULD_BLOCK);
+    CHECK_EQ(n, 0);
+
+    /* Send: io_uring sends at once; IOCP declines and the asynchronous send does it. */
+    int32_t rc = iocph_socket_try_send(client, "hello", 5, &n);
+    if (is_uring) {
+        CHECK_OK(rc);
+        CHECK_EQ(n, 5);
+    } else {
+        CHECK_STATUS(rc, IOCPH_E_WOULD_BLOCK);
+        CHECK_OK(iocph_socket_send(client, "hello", 5, 0, 1, NULL));
+        CHECK_EQ(test_dequeue_one(port, 10000).result, 5);
+    }
+    /* Arrived bytes: every backend receives them here. */
+    memset(buf, 0, sizeof buf);
+    CHECK_OK(try_receive_soon(server, buf, sizeof buf, &n));
+    CHECK_EQ(n, 5);
+    CHECK(memcmp(buf, "hello", 5) == 0);
+    test_expect_nothing(port, 20); /* no completion for either */
+
+    /* A receive shorter than what arrived leaves the rest for the next one, in order. */
+    CHECK_OK(iocph_socket_send(client, "abcdef", 6, 0, 2, NULL));
+    CHECK_EQ(test_dequeue_one(port, 10000).result, 6);
+    CHECK_OK(try_receive_soon(server, buf, 2, &n));
+    CHECK_EQ(n, 2);
+    CHECK(memcmp(buf, "ab", 2) == 0);
+    CHECK_OK(iocph_socket_receive(server, buf, sizeof buf, 0, 3, NULL));
+    iocph_completion c = test_dequeue_one(port, 10000);
+    CHECK_EQ(c.user_data, 3);
+    CHECK_EQ(c.result, 4);
+    CHECK(memcmp(buf, "cdef", 4) == 0);
+
+    if (is_uring) {
+        /* Fill the send buffer: try_send ends with WOULD_BLOCK (a real "no room"), the
+         * asynchronous send finishes once the peer reads, and every byte arrives in order. */
+        static unsigned char out[1 << 16], in[1 << 16];
+        for (size_t i = 0; i < sizeof out; i++)
+            out[i] = (unsigned char)(i * 7 + 3);
+        uint64_t total = 0;
+        for (int rounds = 0;; rounds++) {
+            CHECK(rounds < 100000);
+            rc = iocph_socket_try_send(client, out + total % sizeof out,
+                                       (uint32_t)(sizeof out - total % sizeof out), &n);
+            if (rc == IOCPH_E_WOULD_BLOCK)
+                break;
+            CHECK_OK(rc);
+            CHECK(n >= 1);
+            total += n;
+        }
+        CHECK(total > 0);
+        uint32_t rest = (uint32_t)(sizeof out - total % sizeof out);
+        CHECK_OK(iocph_socket_send(client, out + total % sizeof out, rest, 0, 4, NULL));
+        total += rest;
+        /* Drain: receive until every byte arrived; the send's completion comes in between. */
+        uint64_t received = 0;
+        int send_done = 0, receive_pending = 0;
+        while (received < total || !send_done) {
+            if (!receive_pending && received < total) {
+                CHECK_OK(iocph_socket_receive(server, in, sizeof in, 0, 5, NULL));
+                receive_pending = 1;
+            }
+            c = test_dequeue_one(port, 10000);
+            if (c.user_data == 4) {
+                CHECK_EQ(c.result, rest);
+                send_done = 1;
+                continue;
+            }
+            CHECK_EQ(c.user_data, 5);
+            receive_pending = 0;
+            CHECK(c.result > 0);
+            for (int64_t i = 0; i < c.result; i++)
+                CHECK_EQ(in[i], (unsigned char)(((received + (uint64_t)i) % sizeof out) * 7 + 3));
+            received += (uint64_t)c.result;
+        }
+    }
+
+    /* After a half-close, try_send fails like a send (io_uring) or declines (IOCP). */
+    CHECK_OK(iocph_socket_shutdown_send(client));
+    rc = iocph_socket_try_send(client, "x", 1, &n);
+    CHECK(rc == (is_uring ? IOCPH_E_BROKEN_PIPE : IOCPH_E_WOULD_BLOCK));
+
+    /* The peer closed: io_uring reports the end (0) at once; IOCP leaves it to the receive. */
+    rc = is_uring ? try_receive_soon(server, buf, sizeof buf, &n)
+                  : iocph_socket_try_receive(server, buf, sizeof buf, &n);
+    if (is_uring) {
+        CHECK_OK(rc);
+        CHECK_EQ(n, 0);
+    } else {
+        CHECK_STATUS(rc, IOCPH_E_WOULD_BLOCK);
+    }
+
+    /* Bad arguments and handles. */
+    CHECK_STATUS(iocph_socket_try_send(server, NULL, 1, &n), IOCPH_E_INVALID_ARGUMENT);
+    CHECK_STATUS(iocph_socket_try_send(server, "x", 0, &n), IOCPH_E_INVALID_ARGUMENT);
+    CHECK_STATUS(iocph_socket_try_receive(server, buf, sizeof buf, NULL), IOCPH_E_INVALID_ARGUMENT);
+    iocph_endpoint bound;
+    iocph_handle_t listener = test_listen(port, IOCPH_AF_INET, 0, &bound);
+    CHECK_STATUS(iocph_socket_try_receive(listener, buf, sizeof buf, &n), IOCPH_E_BADHANDLE);
+    CHECK_OK(iocph_handle_close(listener));
+    CHECK_OK(iocph_handle_close(client));
+    CHECK_STATUS(iocph_socket_try_send(client, "x", 1, &n), IOCPH_E_BADHANDLE);
+    CHECK_OK(iocph_handle_close(server));
+}
+
+static void files(iocph_port_t port)
+{
+    char dir[512], path[600];
+    test_temp_dir(dir, sizeof dir, "try");
+    test_path(path, sizeof path, dir, "data.bin");
+    static unsigned char data[3 * 4096 + 100], buf[8192];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 13 + 1);
+    test_write_file(path, data, sizeof data); /* just written: its pages are cached */
+
+    iocph_handle_t f;
+    CHECK_OK(iocph_file_open(port, path, IOCPH_FILE_READ, 7, &f));
+    uint32_t n = 99;
+    int32_t rc = iocph_file_try_read(f, buf, 4096, 4096, &n);
+    if (is_uring) {
+        CHECK_OK(rc);
+        CHECK_EQ(n, 4096);
+        CHECK(memcmp(buf, data + 4096, 4096) == 0);
+        /* Across the end: only what is there; past the end: 0. */
+        CHECK_OK(iocph_file_try_read(f, buf, 8192, 3 * 4096, &n));
+        CHECK_EQ(n, 100);
+        CHECK(memcmp(buf, data + 3 * 4096, 100) == 0);
+        CHECK_OK(iocph_file_try_read(f, buf, 10, sizeof data + 5, &n));
+        CHECK_EQ(n, 0);
+    } else {
+        CHECK_STATUS(rc, IOCPH_E_WOULD_BLOCK);
+        CHECK_EQ(n, 0);
+    }
+    test_expect_nothing(port, 20);
+    CHECK_STATUS(iocph_file_try_read(f, NULL, 10, 0, &n), IOCPH_E_INVALID_ARGUMENT);
+    CHECK_STATUS(iocph_file_try_read(f, buf, 10, (uint64_t)INT64_MAX + 1, &n),
+                 IOCPH_E_INVALID_ARGUMENT);
+    CHECK_OK(iocph_handle_close(f));
+    CHECK_STATUS(iocph_file_try_read(f, buf, 10, 0, &n), IOCPH_E_BADHANDLE);
+
+    /* Opened for writing only: refused, as a read would be. */
+    CHECK_OK(iocph_file_open(port, path, IOCPH_FILE_WRITE, 7, &f));
+    CHECK_STATUS(iocph_file_try_read(f, buf, 10, 0, &n), IOCPH_E_ACCESS_DENIED);
+    CHECK_OK(iocph_handle_close(f));
+
+    /* Unbuffered: nothing is cached, so it always declines (after the alignment rule). */
+    if (iocph_file_open(port, path, IOCPH_FILE_READ | IOCPH_FILE_UNBUFFERED, 7, &f) == IOCPH_OK) {
+        CHECK_STATUS(iocph_file_try_read(f, buf, 10, 0, &n), IOCPH_E_ALIGNMENT);
+        CHECK_STATUS(iocph_file_try_read(f, buf, 4096, 0, &n),
+                     ((uintptr_t)buf % IOCPH_UNBUFFERED_ALIGNMENT) ? IOCPH_E_ALIGNMENT
+                                                                    : IOCPH_E_WOULD_BLOCK);
+        CHECK_OK(iocph_handle_close(f));
+    }
+    test_remove_file(path);
+    test_remove_dir(dir);
+}
+
+int main(void)
+{
+    test_watchdog(60);
+    iocph_port_t port = test_port_pull(1);
+    int32_t backend = 0;
+    CHECK_OK(iocph_port_get_backend(port, &backend));
+    is_uring = backend == IOCPH_BACKEND_IO_URING;
+    sockets(port);
+    files(port);
+    test_check_stats_idle_at(port, __FILE__, __LINE__);
+
+    /* After shutdown: refused like every start. */
+    iocph_handle_t client, server;
+    test_tcp_pair(port, IOCPH_AF_INET, &client, &server);
+    CHECK_OK(iocph_port_shutdown(port, 10000));
+    char b[4];
+    uint32_t n;
+    int32_t rc = iocph_socket_try_receive(server, b, sizeof b, &n);
+    CHECK(rc == IOCPH_E_SHUTDOWN || rc == IOCPH_E_BADHANDLE);
+    CHECK_OK(iocph_port_destroy(port));
+    printf("test_try: ok (%s)\n", is_uring ? "io_uring" : "iocp");
+    return 0;
+}
