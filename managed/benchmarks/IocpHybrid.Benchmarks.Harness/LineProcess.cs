@@ -79,7 +79,7 @@ public sealed class LineProcess : IDisposable
             TimeSpan left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero)
             {
-                throw new InvalidOperationException($"{_name}: no \"{text}\" within {timeout.TotalSeconds:0} s");
+                throw new InvalidOperationException($"{_name}: no {text} within {timeout.TotalSeconds:0} s");
             }
 
             if (_lines.TryTake(out string? line, left))
@@ -91,7 +91,7 @@ public sealed class LineProcess : IDisposable
             }
             else if (_lines.IsCompleted)
             {
-                throw Ended($"ended before \"{text}\"");
+                throw Ended($"ended before {text}");
             }
         }
     }
