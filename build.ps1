@@ -310,7 +310,7 @@ function Invoke-Bench {
     }
     Build-Native 'linux-x64'
     $benchDir = Join-Path $Root 'managed/benchmarks'
-    foreach ($name in 'IocpHybrid.Benchmarks.Files', 'IocpHybrid.Benchmarks.Micro', 'IocpHybrid.Benchmarks.Harness') {
+    foreach ($name in 'IocpHybrid.Benchmarks.Files', 'IocpHybrid.Benchmarks.Micro', 'IocpHybrid.Benchmarks.Idle', 'IocpHybrid.Benchmarks.Harness') {
         Write-Step "dotnet build $name (Release)"
         & dotnet build (Join-Path $benchDir "$name/$name.csproj") -c Release --nologo -v:q
     }

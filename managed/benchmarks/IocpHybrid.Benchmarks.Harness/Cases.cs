@@ -32,6 +32,7 @@ public sealed partial class Cases(Options o, Paths p)
         yield return Posts(64);
         yield return Allocations();
         yield return Micro();
+        yield return IdleConnections();
         yield return Instructions();
     }
 

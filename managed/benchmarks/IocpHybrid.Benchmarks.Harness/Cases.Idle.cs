@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace IocpHybrid.Benchmarks.Harness;
+
+/// <summary>
+/// Section 5 of issue 5: memory per idle connection. A server holds N idle connections with one
+/// receive pending on each and reports its resident memory per connection; bench_idle_clients holds
+/// the other ends. The protocol between them is in native/benchmarks/bench_idle.h.
+/// </summary>
+public sealed partial class Cases
+{
+    private const string ServerCore = "0", ClientCore = "1"; // server and client never share a core
+
+    private BenchCase IdleConnections()
+    {
+        int n = o.Quick ? 1_000 : 10_000;
+        string conns = n.ToString(CultureInfo.InvariantCulture);
+        string idleExe = Path.Combine(p.Root, "managed", "benchmarks", "IocpHybrid.Benchmarks.Idle", "bin", "Release", "net10.0", "IocpHybrid.Benchmarks.Idle");
+        return new BenchCase("5. Idle connections", $"{n:N0} idle connections, one receive pending on each", "rss_bytes_per_conn", false, "System.Net.Sockets",
+        [
+            new("System.Net.Sockets", () => Idle(idleExe, ["--mode", "sockets", "--conns", conns], n)),
+            new("IocpHybrid C#", () => Idle(idleExe, ["--mode", "port", "--conns", conns], n)),
+            new("IocpHybrid C", () => Idle(Path.Combine(p.NativeDir, "bench_idle_iocph"), ["--conns", conns], n)),
+            new("epoll C (floor)", () => Idle(Path.Combine(p.NativeDir, "bench_idle_epoll"), ["--conns", conns], n)),
+        ])
+        {
+            Extra = ["managed_bytes_per_conn", "native_bytes_per_conn", "managed_live_bytes_per_conn"],
+            Note = "Server on taskset -c 0, bench_idle_clients on -c 1. Every server accepts the connections and leaves exactly one receive " +
+                   "pending on each into a 4 KiB buffer of its own (zeroed, hence resident, in every server: ~4,096 of each figure is that buffer); " +
+                   "the C servers and the C# one share the protocol, the two C# contenders are the same code (IdleServer<T>). " +
+                   "rss_bytes_per_conn = (VmRSS with N receives pending - VmRSS with 0 connections, after a warm-up) / N. " +
+                   "managed = GC committed bytes (GCMemoryInfo.TotalCommittedBytes) per connection, native = rss - managed, " +
+                   "managed_live = GC.GetTotalMemory(true) per connection. Kernel socket memory is not in RSS (the same for all). " +
+                   "Afterwards the client sends one byte per connection and the server checks that every receive completed with it.",
+        };
+    }
+
+    /// <summary>One run: server up, client connects, server measures, client's bytes prove the receives were pending.</summary>
+    private Figures Idle(string server, string[] args, int n)
+    {
+        if (Environment.ProcessorCount < 2)
+        {
+            throw new SkipException("server and client need a core each");
+        }
+
+        TimeSpan step = TimeSpan.FromSeconds(120);
+        using var srv = LineProcess.Start(server, args, ServerCore);
+        string listening = srv.WaitForLine("\"listening\"", step);
+        int port;
+        using (var doc = JsonDocument.Parse(listening))
+        {
+            port = doc.RootElement.GetProperty("port").GetInt32();
+        }
+
+        using var client = LineProcess.Start(Path.Combine(p.NativeDir, "bench_idle_clients"),
+            ["--port", port.ToString(CultureInfo.InvariantCulture), "--conns", n.ToString(CultureInfo.InvariantCulture)], ClientCore);
+        client.WaitForLine("\"connected\"", step);
+        srv.WaitForLine("\"pending\"", step);
+        client.WriteLine("send");
+        client.WaitForLine("\"sent\"", step);
+        srv.WaitForSuccess(step);
+        client.CloseInput();
+        client.WaitForSuccess(step);
+        return Runner.ParseJsonLine(srv.Output, e => e.TryGetProperty("rss_bytes_per_conn", out _));
+    }
+}
