@@ -10,8 +10,9 @@
   Commands:
     build      native core for Linux (io_uring) and Windows (mingw-w64), then the .NET solution
     test       every test: native tests on io_uring and on IOCP under Wine, the binding check,
-               managed tests on Linux and as a win-x64 executable under Wine; prints
-               'N passed, M failed[, K skipped]' last and fails if anything failed
+               managed tests on Linux and as a win-x64 executable under Wine, and the benchmark
+               harness as a smoke pass (bench --quick: every case must produce figures, no speed
+               is asserted); prints 'N passed, M failed[, K skipped]' last and fails if anything failed
     demo       builds, then copies a 256 MiB file through the port (C# and C) and verifies it
     generate   regenerates the C# binding from native/include/iocphybrid.h (libclang)
     bench      benchmarks (Release, pinned with taskset): files, the port, allocations, instruction
@@ -30,6 +31,9 @@ param(
 
     # Skip everything that needs Wine (Windows backend tests, managed tests under Wine).
     [switch] $NoWine,
+
+    # test: skip the benchmark smoke pass.
+    [switch] $NoBench,
 
     # Arguments passed on to the demo.
     [Parameter(ValueFromRemainingArguments = $true)]
@@ -229,6 +233,30 @@ function Invoke-Managed-Tests-Wine {
     Read-XunitXml 'managed wine (iocp)' $xml $LASTEXITCODE
 }
 
+# The benchmark harness as a smoke pass (issue 5): every case must run and produce figures; no
+# speed is asserted. Each case counts as one test: passed when every contender that could run here
+# produced figures, skipped when none could (a tool missing), failed otherwise.
+function Invoke-Bench-Smoke {
+    Write-Step 'Benchmarks, smoke pass (./build.sh bench --quick)'
+    $json = Join-Path $Artifacts 'bench/results.json'
+    Remove-Item -Force -ErrorAction SilentlyContinue $json
+    $code = Invoke-Bench @('--quick')
+    if (-not (Test-Path $json)) { Add-Suite 'bench --quick' 0 1 0 "no results.json (harness exit code $code)"; return }
+    $passed = 0; $failed = 0; $skipped = 0
+    foreach ($case in (Get-Content -Raw $json | ConvertFrom-Json).cases) {
+        $ran = @($case.Contenders | Where-Object { -not $_.Skipped })
+        $broken = @($ran | Where-Object { $_.Error -or $_.Runs.Count -eq 0 })
+        if ($ran.Count -eq 0) { $skipped++ }
+        elseif ($broken.Count -gt 0) {
+            $failed++
+            foreach ($c in $broken) { Write-Host "  bench case '$($case.Section) $($case.Name)': $($c.Name) produced no figures: $($c.Error)" }
+        }
+        else { $passed++ }
+    }
+    if ($passed + $failed + $skipped -eq 0) { $failed = 1 }
+    Add-Suite 'bench --quick' $passed $failed $skipped
+}
+
 function Invoke-AllTests([bool] $WithWine) {
     New-Item -ItemType Directory -Force -Path $Results | Out-Null
     Install-Prerequisites $WithWine
@@ -246,6 +274,7 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Binding-Check
         Invoke-Managed-Tests-Host 'linux (io_uring)'
         if ($WithWine) { Invoke-Managed-Tests-Wine }
+        if (-not $NoBench) { Invoke-Bench-Smoke }
     }
 
     Write-Host ''
@@ -291,7 +320,8 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 # Benchmarks (issue 5): the harness in managed/benchmarks/IocpHybrid.Benchmarks.Harness
 # ---------------------------------------------------------------------------------------------
 
-function Invoke-Bench {
+# Builds what the benchmarks need and runs the harness with $HarnessArgs; returns its exit code.
+function Invoke-Bench([string[]] $HarnessArgs) {
     if (-not $OnLinux) { throw 'bench: the harness runs on Linux (Wine proves the API, not Windows speed).' }
     Install-Prerequisites $false
     # Optional tools: fio (the io_uring reference) and valgrind (instruction counts); skipped when absent.
@@ -316,8 +346,8 @@ function Invoke-Bench {
     }
     $harness = Join-Path $benchDir "IocpHybrid.Benchmarks.Harness/bin/Release/net10.0/IocpHybrid.Benchmarks.Harness"
     $PSNativeCommandUseErrorActionPreference = $false
-    & $harness --root $Root @Rest
-    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    & $harness --root $Root @HarnessArgs | Out-Host
+    return $LASTEXITCODE
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -361,7 +391,8 @@ try {
             Invoke-EchoDemo @((Join-Path $Root "managed/samples/EchoServer/bin/$Configuration/net10.0/EchoServer$exe"), '0') $demo
         }
         'bench' {
-            Invoke-Bench
+            $code = Invoke-Bench $Rest
+            if ($code -ne 0) { exit $code }
         }
         'clean' {
             Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $Artifacts
