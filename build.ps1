@@ -14,8 +14,8 @@
                'N passed, M failed[, K skipped]' last and fails if anything failed
     demo       builds, then copies a 256 MiB file through the port (C# and C) and verifies it
     generate   regenerates the C# binding from native/include/iocphybrid.h (libclang)
-    bench      benchmarks (Release, pinned with taskset): files, the port, allocations, instruction
-               counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/
+    bench      benchmarks (Release, pinned with taskset): TCP echo, files, the port, allocations,
+               instruction counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/
     clean      removes artifacts/ and the projects' bin/ and obj/
 
   On Linux, missing Debian packages (cmake, gcc, liburing-dev, mingw-w64, wine, libclang) are
@@ -310,10 +310,13 @@ function Invoke-Bench {
     }
     Build-Native 'linux-x64'
     $benchDir = Join-Path $Root 'managed/benchmarks'
-    foreach ($name in 'IocpHybrid.Benchmarks.Files', 'IocpHybrid.Benchmarks.Micro', 'IocpHybrid.Benchmarks.Harness') {
+    foreach ($name in 'IocpHybrid.Benchmarks.Files', 'IocpHybrid.Benchmarks.Micro', 'IocpHybrid.Benchmarks.BclEchoServer', 'IocpHybrid.Benchmarks.Harness') {
         Write-Step "dotnet build $name (Release)"
         & dotnet build (Join-Path $benchDir "$name/$name.csproj") -c Release --nologo -v:q
     }
+    # The TCP echo case also runs the C# echo server sample on IocpHybrid: in Release, like the rest.
+    Write-Step 'dotnet build EchoServer (Release)'
+    & dotnet build (Join-Path $Root 'managed/samples/EchoServer/EchoServer.csproj') -c Release --nologo -v:q
     $harness = Join-Path $benchDir "IocpHybrid.Benchmarks.Harness/bin/Release/net10.0/IocpHybrid.Benchmarks.Harness"
     $PSNativeCommandUseErrorActionPreference = $false
     & $harness --root $Root @Rest
