@@ -38,6 +38,7 @@
 
 typedef struct conn {
     int fd;
+    uint32_t index;      /* for messages: which connection of the run */
     int want_out;        /* EPOLLOUT registered: the message did not fit in the send buffer */
     uint32_t sent;       /* bytes of the current message sent */
     uint32_t received;   /* bytes of its echo received */
@@ -114,7 +115,7 @@ static void send_rest(int ep, conn *c)
                 watch(ep, c, 1);
                 return;
             }
-            die("send on connection %d (round %" PRIu64 "): %s", c->fd, c->round, strerror(errno));
+            die("send on connection %u (round %" PRIu64 "): %s", c->index, c->round, strerror(errno));
         }
         c->sent += (uint32_t)n;
     }
@@ -141,19 +142,19 @@ static int receive(conn *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return 0;
-            die("receive on connection %d (round %" PRIu64 "): %s", c->fd, c->round, strerror(errno));
+            die("receive on connection %u (round %" PRIu64 "): %s", c->index, c->round, strerror(errno));
         }
         if (n == 0)
-            die("connection %d closed by the server in round %" PRIu64 " (%u of %u bytes echoed)",
-                c->fd, c->round, c->received, size);
+            die("connection %u closed by the server in round %" PRIu64 " (%u of %u bytes echoed)",
+                c->index, c->round, c->received, size);
         if (c->received + (uint64_t)n > c->sent)
-            die("connection %d: %u bytes echoed but only %u sent (round %" PRIu64 ")", c->fd,
+            die("connection %u: %u bytes echoed but only %u sent (round %" PRIu64 ")", c->index,
                 c->received + (uint32_t)n, c->sent, c->round);
         if (memcmp(scratch, c->message + c->received, (size_t)n) != 0) {
             size_t at = 0;
             while (scratch[at] == c->message[c->received + at])
                 at++;
-            die("connection %d: echo differs at byte %zu of round %" PRIu64, c->fd, c->received + at, c->round);
+            die("connection %u: echo differs at byte %zu of round %" PRIu64, c->index, c->received + at, c->round);
         }
         c->received += (uint32_t)n;
         if (c->received == size)
@@ -198,6 +199,7 @@ static int connect_one(const struct sockaddr_in *to, int ep, conn *c, uint32_t i
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
     c->fd = fd;
+    c->index = index;
     c->message = malloc(size);
     if (!c->message)
         die("out of memory");
