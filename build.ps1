@@ -15,8 +15,8 @@
                is asserted); prints 'N passed, M failed[, K skipped]' last and fails if anything failed
     demo       builds, then copies a 256 MiB file through the port (C# and C) and verifies it
     generate   regenerates the C# binding from native/include/iocphybrid.h (libclang)
-    bench      benchmarks (Release, pinned with taskset): files, the port, allocations, instruction
-               counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/
+    bench      benchmarks (Release, pinned with taskset): TCP echo, files, the port, allocations,
+               instruction counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/
     clean      removes artifacts/ and the projects' bin/ and obj/
 
   On Linux, missing Debian packages (cmake, gcc, liburing-dev, mingw-w64, wine, libclang) are
@@ -240,8 +240,9 @@ function Invoke-Bench-Smoke {
     Write-Step 'Benchmarks, smoke pass (./build.sh bench --quick)'
     $json = Join-Path $Artifacts 'bench/results.json'
     Remove-Item -Force -ErrorAction SilentlyContinue $json
-    $code = Invoke-Bench @('--quick')
-    if (-not (Test-Path $json)) { Add-Suite 'bench --quick' 0 1 0 "no results.json (harness exit code $code)"; return }
+    $script:BenchExitCode = -1
+    Invoke-Bench @('--quick') | Out-Host
+    if (-not (Test-Path $json)) { Add-Suite 'bench --quick' 0 1 0 "no results.json (harness exit code $script:BenchExitCode)"; return }
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($case in (Get-Content -Raw $json | ConvertFrom-Json).cases) {
         $ran = @($case.Contenders | Where-Object { -not $_.Skipped })
@@ -320,7 +321,8 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 # Benchmarks (issue 5): the harness in managed/benchmarks/IocpHybrid.Benchmarks.Harness
 # ---------------------------------------------------------------------------------------------
 
-# Builds what the benchmarks need and runs the harness with $HarnessArgs; returns its exit code.
+# Builds what the benchmarks need and runs the harness with $HarnessArgs; its exit code goes to
+# $script:BenchExitCode (the function's output is the build's and the harness's console output).
 function Invoke-Bench([string[]] $HarnessArgs) {
     if (-not $OnLinux) { throw 'bench: the harness runs on Linux (Wine proves the API, not Windows speed).' }
     Install-Prerequisites $false
@@ -340,14 +342,17 @@ function Invoke-Bench([string[]] $HarnessArgs) {
     }
     Build-Native 'linux-x64'
     $benchDir = Join-Path $Root 'managed/benchmarks'
-    foreach ($name in 'IocpHybrid.Benchmarks.Files', 'IocpHybrid.Benchmarks.Micro', 'IocpHybrid.Benchmarks.Idle', 'IocpHybrid.Benchmarks.Harness') {
+    foreach ($name in 'IocpHybrid.Benchmarks.Files', 'IocpHybrid.Benchmarks.Micro', 'IocpHybrid.Benchmarks.Idle', 'IocpHybrid.Benchmarks.BclEchoServer', 'IocpHybrid.Benchmarks.Harness') {
         Write-Step "dotnet build $name (Release)"
         & dotnet build (Join-Path $benchDir "$name/$name.csproj") -c Release --nologo -v:q
     }
+    # The TCP echo case also runs the C# echo server sample on IocpHybrid: in Release, like the rest.
+    Write-Step 'dotnet build EchoServer (Release)'
+    & dotnet build (Join-Path $Root 'managed/samples/EchoServer/EchoServer.csproj') -c Release --nologo -v:q
     $harness = Join-Path $benchDir "IocpHybrid.Benchmarks.Harness/bin/Release/net10.0/IocpHybrid.Benchmarks.Harness"
     $PSNativeCommandUseErrorActionPreference = $false
-    & $harness --root $Root @HarnessArgs | Out-Host
-    return $LASTEXITCODE
+    & $harness --root $Root @HarnessArgs
+    $script:BenchExitCode = $LASTEXITCODE
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -391,8 +396,8 @@ try {
             Invoke-EchoDemo @((Join-Path $Root "managed/samples/EchoServer/bin/$Configuration/net10.0/EchoServer$exe"), '0') $demo
         }
         'bench' {
-            $code = Invoke-Bench $Rest
-            if ($code -ne 0) { exit $code }
+            Invoke-Bench $Rest | Out-Host
+            if ($script:BenchExitCode -ne 0) { exit $script:BenchExitCode }
         }
         'clean' {
             Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $Artifacts

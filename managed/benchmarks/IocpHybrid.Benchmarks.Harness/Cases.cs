@@ -19,6 +19,11 @@ public sealed partial class Cases(Options o, Paths p)
 
     public IEnumerable<BenchCase> All()
     {
+        foreach (BenchCase echo in Echo())
+        {
+            yield return echo;
+        }
+
         foreach (bool direct in new[] { false, true })
         {
             foreach (int depth in new[] { 1, 32 })
