@@ -9,7 +9,6 @@ namespace IocpHybrid.Benchmarks.Harness;
 /// </summary>
 public sealed partial class Cases
 {
-    private const string ServerCore = "0", ClientCore = "1";
     private const string InlineSocketsVar = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
     private const string EchoBaseline = "System.Net.Sockets";
 

@@ -10,7 +10,6 @@ namespace IocpHybrid.Benchmarks.Harness;
 /// </summary>
 public sealed partial class Cases
 {
-    private const string ServerCore = "0", ClientCore = "1"; // server and client never share a core
 
     private BenchCase IdleConnections()
     {

@@ -5,13 +5,16 @@ using System.Text.RegularExpressions;
 namespace IocpHybrid.Benchmarks.Harness;
 
 /// <summary>
-/// The cases of issue 5 that need no sockets: files (2), the port (3), allocations (4), instruction
-/// counts (6). TCP echo (1) and idle connections (5) will be more <see cref="BenchCase"/>s with their
-/// own runners (a server process pinned to one core, a load generator pinned to the other).
+/// The cases of issue 5, in the order of <see cref="All"/>: this file holds files (2), the port (3),
+/// allocations (4) and instruction counts (6); TCP echo (1) is in Cases.Echo.cs and idle connections
+/// (5) in Cases.Idle.cs, each with its own runner (a server process pinned to one core, its load to the other).
 /// </summary>
 public sealed partial class Cases(Options o, Paths p)
 {
     private const string Core = "1"; // "one core": every single-process contender runs on CPU 1
+
+    // Two-process cases (TCP echo, idle connections): the server and its load never share a core.
+    private const string ServerCore = "0", ClientCore = "1";
 
     private string Sec(double full) => Inv(o.Quick ? Math.Min(0.5, full) : (o.Seconds ?? full));
 
