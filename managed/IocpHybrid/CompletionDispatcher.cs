@@ -52,18 +52,26 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
         }
 
         int start = Environment.TickCount;
-        while (true)
+        Interop.NativeMethods.iocph_thread_hold_wakeups();
+        try
         {
-            operation.RunContinuation();
-            if (Environment.TickCount - start >= TimeSliceMs)
+            while (true)
             {
-                break;
-            }
+                operation.RunContinuation();
+                if (Environment.TickCount - start >= TimeSliceMs)
+                {
+                    break;
+                }
 
-            if (!_ready.TryDequeue(out operation))
-            {
-                return;
+                if (!_ready.TryDequeue(out operation))
+                {
+                    return;
+                }
             }
+        }
+        finally
+        {
+            Interop.NativeMethods.iocph_thread_release_wakeups();
         }
 
         Schedule();

@@ -464,6 +464,20 @@ IOCPH_API int32_t iocph_socket_receive_scatter(iocph_handle_t socket, const iocp
 IOCPH_API int32_t iocph_socket_shutdown_send(iocph_handle_t socket);
 
 /* ---------------------------------------------------------------------------------------------
+ * Held wake-ups. A backend whose workers own the kernel queue (io_uring: a ring per worker) must
+ * wake a sleeping worker to hand it an operation started on another thread: a system call and a
+ * context switch. A thread about to start a burst of operations (for instance while it runs the
+ * continuations of a batch of completions) can hold those wake-ups back: between
+ * iocph_thread_hold_wakeups() and iocph_thread_release_wakeups() the operations it starts are
+ * queued but each worker is woken once, at the release, however many it got. Holds nest (the
+ * outermost release wakes). The release must come, on the same thread: until then the held
+ * operations may not start. IOCP queues to the kernel directly: both calls do nothing there.
+ * ------------------------------------------------------------------------------------------ */
+
+IOCPH_API void iocph_thread_hold_wakeups(void);
+IOCPH_API void iocph_thread_release_wakeups(void);
+
+/* ---------------------------------------------------------------------------------------------
  * Immediate attempts. Each does its work on the calling thread when it can finish without waiting
  * (one nonblocking system call) and otherwise returns IOCPH_E_WOULD_BLOCK having consumed nothing.
  * No completion is ever delivered for them. They exist for the common case that needs no wait (a

@@ -207,6 +207,8 @@ struct iocph__backend {
     int32_t (*op_cancel)(iocph__op *op);
     /* Requests cancellation of every op in flight on the handle. */
     int32_t (*handle_cancel_all)(iocph__handle *handle);
+    /* Wakes worker `worker` if it sleeps (held wake-ups, hold.c); NULL if never deferred. */
+    void (*worker_wake)(iocph__port *port, uint32_t worker);
     /* An immediate attempt (iocph_*_try_*): op_kind READ, SEND or RECEIVE, arguments checked.
      * IOCPH_OK with *done, IOCPH_E_WOULD_BLOCK, or an error; never waits, never completes later. */
     int32_t (*try_io)(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
@@ -260,6 +262,10 @@ void iocph__deliver(iocph__port *port, const iocph_completion *entries, uint32_t
 /* count operations left flight (delivered, or refused before reaching the OS); wakes a shutdown
  * waiting for the port to drain. */
 void iocph__ops_done(iocph__port *port, uint32_t count);
+
+/* Held wake-ups (hold.c): true when the calling thread holds its wake-ups and noted that worker
+ * `worker` of port must be woken at the release; false when the caller must wake it now. */
+bool iocph__wake_deferred(iocph__port *port, uint32_t worker);
 
 /* Counts completions handed to the user by a backend's own pull-mode dequeue. */
 void iocph__note_dequeued(iocph__port *port, uint32_t count);

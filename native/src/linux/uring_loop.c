@@ -494,6 +494,9 @@ static void apply_cancels(iocph__uring_ring *ring)
 static void take_submits(iocph__uring_ring *ring)
 {
     iocph__op *lifo = atomic_exchange(&ring->submit_stack, NULL);
+    if (lifo) {
+        ring->recently_active = true;
+    }
     iocph__op *fifo = NULL;
     while (lifo) {
         iocph__op *next = lifo->next;
@@ -556,6 +559,7 @@ static void reap(iocph__uring_ring *ring)
         if (n == 0) {
             return;
         }
+        ring->recently_active = true;
         io_uring_cq_advance(&ring->uring, n);
         for (unsigned i = 0; i < n; i++) {
             handle_cqe(ring, chunk[i].user_data, chunk[i].res);
@@ -576,14 +580,17 @@ static bool stacks_empty(iocph__uring_ring *ring)
     return atomic_load(&ring->submit_stack) == NULL && atomic_load(&ring->request_stack) == NULL;
 }
 
-/* One io_uring_enter: submit, and block only if nothing is waiting for us. */
+/* One io_uring_enter: submit, and block only if nothing is waiting for us (see
+ * IOCPH__URING_SLEEP_* for why a sleep after activity has a timeout). */
 static void enter(iocph__uring_ring *ring)
 {
     bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0;
+    int mode = ring->timed_sleeps && ring->recently_active ? IOCPH__URING_SLEEP_TIMED
+                                                           : IOCPH__URING_SLEEP_UNTIMED;
     if (!busy) {
-        atomic_store(&ring->sleeping, 1);
+        atomic_store(&ring->sleeping, mode);
         if (!stacks_empty(ring)) {
-            atomic_store(&ring->sleeping, 0);
+            atomic_store(&ring->sleeping, IOCPH__URING_AWAKE);
             busy = true;
         }
     }
@@ -591,9 +598,17 @@ static void enter(iocph__uring_ring *ring)
     if (busy) {
         /* GETEVENTS also runs pending task work (COOP_TASKRUN) without waiting. */
         ret = io_uring_submit_and_get_events(&ring->uring);
+    } else if (mode == IOCPH__URING_SLEEP_TIMED) {
+        struct __kernel_timespec ts = {0, IOCPH__URING_TIMED_SLEEP_NS};
+        struct io_uring_cqe *cqe;
+        ret = io_uring_submit_and_wait_timeout(&ring->uring, &cqe, 1, &ts, NULL);
+        atomic_store(&ring->sleeping, IOCPH__URING_AWAKE);
+        if (ret == -ETIME && stacks_empty(ring)) {
+            ring->recently_active = false; /* idle: the next sleep needs no timeout */
+        }
     } else {
         ret = io_uring_submit_and_wait(&ring->uring, 1);
-        atomic_store(&ring->sleeping, 0);
+        atomic_store(&ring->sleeping, IOCPH__URING_AWAKE);
     }
     atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
     if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {

@@ -142,6 +142,7 @@ const iocph__backend iocph__backend_io_uring = {
     .op_submit = iocph__uring_op_submit,
     .op_cancel = iocph__uring_op_cancel,
     .handle_cancel_all = iocph__uring_handle_cancel_all,
+    .worker_wake = iocph__uring_worker_wake,
     .try_io = iocph__uring_try_io,
     .op_ext_size = sizeof(iocph__uring_sock_ext),
     .socket_create = iocph__uring_socket_create,

@@ -38,9 +38,21 @@ void iocph__uring_push_op(iocph__uring_ring *ring, iocph__op *op)
     do {
         op->next = head;
     } while (!atomic_compare_exchange_weak(&ring->submit_stack, &head, op));
-    /* Posts and ops started by the ring's own callbacks are picked up before it sleeps. */
-    if (iocph__uring_current != ring) {
+    /* Posts and ops started by the ring's own callbacks are picked up before it sleeps. A thread
+     * that holds its wake-ups wakes the ring once, at its release, unless the ring sleeps with no
+     * timeout: then only a wake-up now bounds the wait (see IOCPH__URING_SLEEP_*). */
+    if (iocph__uring_current != ring &&
+        (atomic_load(&ring->sleeping) == IOCPH__URING_SLEEP_UNTIMED ||
+         !iocph__wake_deferred(ring->port, ring->index))) {
         wake_if_sleeping(ring);
+    }
+}
+
+void iocph__uring_worker_wake(iocph__port *port, uint32_t worker)
+{
+    iocph__uring_port *up = iocph__uring_port_of(port);
+    if (up && worker < up->ring_count) {
+        wake_if_sleeping(&up->rings[worker]);
     }
 }
 

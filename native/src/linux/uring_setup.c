@@ -66,6 +66,10 @@ static int create_ring(iocph__uring_ring *ring, bool compat)
                 return -EOPNOTSUPP;
             }
             ring->owner->features.setup_flags = attempts[i];
+            /* A wait with a timeout inside io_uring_enter (5.11); without it liburing would
+             * queue a timeout SQE of its own, whose CQE our reaping does not expect. The
+             * compat mode takes the fallback: untimed sleeps, wake-ups never held. */
+            ring->timed_sleeps = !compat && (params.features & IORING_FEAT_EXT_ARG) != 0;
             return 0;
         }
         if (ret != -EINVAL) {

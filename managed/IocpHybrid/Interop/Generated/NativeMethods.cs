@@ -134,6 +134,12 @@ public static unsafe partial class NativeMethods
     public static extern int iocph_socket_shutdown_send([NativeTypeName("iocph_handle_t")] ulong socket);
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    public static extern void iocph_thread_hold_wakeups();
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    public static extern void iocph_thread_release_wakeups();
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
     public static extern int iocph_socket_try_send([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("const void *")] void* buffer, [NativeTypeName("uint32_t")] uint length, [NativeTypeName("uint32_t *")] uint* sent);
 

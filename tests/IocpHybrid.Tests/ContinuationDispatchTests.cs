@@ -1,0 +1,125 @@
+namespace IocpHybrid.Tests;
+
+/// <summary>
+/// Where continuations run on a port without inline completions: a batch at a time on the thread
+/// pool (CompletionDispatcher), with the awaiter's execution context, posted to a captured
+/// SynchronizationContext, and never stuck behind a continuation that blocks on the port.
+/// </summary>
+public sealed class ContinuationDispatchTests : IAsyncLifetime
+{
+    private readonly CompletionPort _port = new();
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync() => await _port.DisposeAsync().Within();
+
+    // Blocking waits are what this test is about (sync-over-async inside a continuation).
+#pragma warning disable xUnit1031
+    [Fact]
+    public async Task AContinuationThatBlocksOnAnotherOperationOfThePortDoesNotHang()
+    {
+        // After this await the code runs as a continuation dispatched by the port (wake-ups of the
+        // port's workers are held while a batch runs): a synchronous wait here must still finish.
+        await _port.PostAsync(1, 1).Within();
+        using var pipe = _port.CreatePipe();
+        for (int i = 0; i < 20; i++)
+        {
+            var buffer = new byte[4];
+            Task<int> read = pipe.Reader.ReadAsync(buffer).AsTask();
+            Assert.True(pipe.Writer.WriteAsync(new byte[] { 1, 2, 3, (byte)i }).AsTask().Wait(TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
+            Assert.True(read.Wait(TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
+            Assert.Equal(4, read.Result);
+            Assert.Equal((byte)i, buffer[3]);
+            Task<long> post = _port.PostAsync(2, 7).AsTask();
+            Assert.True(post.Wait(TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
+            Assert.Equal(7, post.Result);
+        }
+    }
+#pragma warning restore xUnit1031
+
+    [Fact]
+    public async Task ManyContinuationsOfOneBatchEachRunOnceOnThePool()
+    {
+        const int count = 2000;
+        var onPool = new bool[count];
+        var tasks = new Task[count];
+        for (int i = 0; i < count; i++)
+        {
+            int index = i;
+            tasks[i] = Run(index);
+        }
+
+        await Task.WhenAll(tasks).Within();
+        Assert.All(onPool, Assert.True);
+
+        async Task Run(int index)
+        {
+            long value = await _port.PostAsync(3, index);
+            Assert.Equal(index, value);
+            onPool[index] = Thread.CurrentThread.IsThreadPoolThread;
+        }
+    }
+
+    [Fact]
+    public async Task OnCompletedRunsTheCallbackInTheCallersExecutionContext()
+    {
+        var local = new AsyncLocal<string?> { Value = "caller" };
+        var seen = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        ValueTask<long> post = _port.PostAsync(4, 4);
+        // The flowing form (OnCompleted, not UnsafeOnCompleted) asks for the execution context.
+        post.GetAwaiter().OnCompleted(() => seen.SetResult(local.Value));
+        local.Value = "changed after OnCompleted";
+        Assert.Equal("caller", await seen.Task.Within());
+        Assert.Equal(4, await post);
+    }
+
+    [Fact]
+    public async Task AContinuationCapturedInASynchronizationContextIsPostedThere()
+    {
+        using var context = new SingleThreadContext();
+        var done = new TaskCompletionSource<(bool OnContextThread, long Value)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        context.Post(
+            async _ =>
+            {
+                long value = await _port.PostAsync(5, 55);
+                done.SetResult((Thread.CurrentThread == context.Thread, value));
+            },
+            null);
+        var (onContextThread, result) = await done.Task.Within();
+        Assert.True(onContextThread, "the continuation did not run on the captured SynchronizationContext");
+        Assert.Equal(55, result);
+        Assert.True(context.Posts >= 2); // the first callback and the continuation
+    }
+
+    /// <summary>A SynchronizationContext that runs everything posted to it on one thread.</summary>
+    private sealed class SingleThreadContext : SynchronizationContext, IDisposable
+    {
+        private readonly System.Collections.Concurrent.BlockingCollection<(SendOrPostCallback, object?)> _queue = new();
+        private int _posts;
+
+        public SingleThreadContext()
+        {
+            Thread = new Thread(() =>
+            {
+                SetSynchronizationContext(this);
+                foreach (var (callback, state) in _queue.GetConsumingEnumerable())
+                {
+                    callback(state);
+                }
+            }) { IsBackground = true };
+            Thread.Start();
+        }
+
+        public Thread Thread { get; }
+
+        public int Posts => Volatile.Read(ref _posts);
+
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+            Interlocked.Increment(ref _posts);
+            _queue.Add((d, state));
+        }
+
+        public void Dispose() => _queue.CompleteAdding();
+    }
+}
