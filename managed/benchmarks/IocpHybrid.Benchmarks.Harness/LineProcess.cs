@@ -45,24 +45,8 @@ public sealed class LineProcess : IDisposable
 
     public static LineProcess Start(string file, IEnumerable<string> args, string? cpus)
     {
-        var psi = new ProcessStartInfo { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (cpus != null && Runner.HasTool("taskset"))
-        {
-            psi.FileName = "taskset";
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(cpus);
-            psi.ArgumentList.Add(file);
-        }
-        else
-        {
-            psi.FileName = file;
-        }
-
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
+        ProcessStartInfo psi = Runner.PinnedStartInfo(file, args, cpus);
+        psi.RedirectStandardInput = true;
         return new LineProcess(Process.Start(psi)!, Path.GetFileName(file));
     }
 

@@ -12,8 +12,11 @@ public static class Runner
     public static bool HasTool(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, name)));
 
-    /// <summary>Runs a program (under taskset -c <paramref name="cpus"/> when given) and returns stdout.</summary>
-    public static string Run(string file, IEnumerable<string> args, string? cpus = null, IDictionary<string, string>? env = null, int timeoutSeconds = 600)
+    /// <summary>
+    /// A start info for <paramref name="file"/> under <c>taskset -c <paramref name="cpus"/></c> (when given and
+    /// taskset exists; taskset execs the program, so the process id is the program's), output redirected.
+    /// </summary>
+    public static ProcessStartInfo PinnedStartInfo(string file, IEnumerable<string> args, string? cpus)
     {
         var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (cpus != null && HasTool("taskset"))
@@ -33,6 +36,13 @@ public static class Runner
             psi.ArgumentList.Add(a);
         }
 
+        return psi;
+    }
+
+    /// <summary>Runs a program (under taskset -c <paramref name="cpus"/> when given) and returns stdout.</summary>
+    public static string Run(string file, IEnumerable<string> args, string? cpus = null, IDictionary<string, string>? env = null, int timeoutSeconds = 600)
+    {
+        ProcessStartInfo psi = PinnedStartInfo(file, args, cpus);
         if (env != null)
         {
             foreach (var (k, v) in env)

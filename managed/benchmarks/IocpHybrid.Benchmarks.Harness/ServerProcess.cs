@@ -43,11 +43,7 @@ public sealed partial class ServerProcess : IDisposable
             throw new InvalidOperationException($"{file} not found (./build.sh bench builds it)");
         }
 
-        var psi = new ProcessStartInfo("taskset") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in (string[])["-c", cpus, file, .. args])
-        {
-            psi.ArgumentList.Add(a);
-        }
+        ProcessStartInfo psi = Runner.PinnedStartInfo(file, args, cpus);
 
         foreach (var (k, v) in env ?? new Dictionary<string, string?>())
         {
