@@ -23,7 +23,8 @@ public static class Chart
         int y = Pad;
         img.Text(Pad, y, "IOCPHYBRID BENCHMARKS: RATIO TO THE BASELINE (>1 = BETTER), MEDIANS", (0, 0, 0));
         y += Lh * 2;
-        double maxRatio = Math.Max(1.5, groups.SelectMany(g => g.Contenders).Where(x => x.Ratio.HasValue).Max(x => Math.Min(x.Ratio!.Value, 8.0)));
+        // No ratios at all (e.g. --filter on section 6, which has no baseline): an empty chart.
+        double maxRatio = Math.Max(1.5, groups.SelectMany(g => g.Contenders).Where(x => x.Ratio.HasValue).Select(x => Math.Min(x.Ratio!.Value, 8.0)).DefaultIfEmpty(1.0).Max());
         int x0 = Pad + LabelW;
         int one = (int)(BarW / maxRatio);
         img.Fill(x0 + one, y - 4, 2, height - Pad - y + 4, (0, 0, 0)); // the baseline, 1.0, under the bars
