@@ -413,7 +413,7 @@ function Get-CallgrindValgrind {
     } finally {
         Pop-Location
     }
-    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $work
+    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $work, $apt
     Write-Host "valgrind built in $([int] $started.Elapsed.TotalSeconds) s (log: $log)"
     return (Join-Path $ValgrindDir 'bin/valgrind')
 }
