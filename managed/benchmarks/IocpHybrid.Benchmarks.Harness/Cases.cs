@@ -5,9 +5,10 @@ using System.Text.RegularExpressions;
 namespace IocpHybrid.Benchmarks.Harness;
 
 /// <summary>
-/// The cases of issue 5, in the order of <see cref="All"/>: this file holds files (2), the port (3),
-/// allocations (4) and instruction counts (6); TCP echo (1) is in Cases.Echo.cs and idle connections
-/// (5) in Cases.Idle.cs, each with its own runner (a server process pinned to one core, its load to the other).
+/// The cases of issue 5, in the order of <see cref="All"/>: this file holds files (2), the port (3)
+/// and allocations (4); TCP echo (1) is in Cases.Echo.cs, idle connections (5) in Cases.Idle.cs
+/// (each with a server process pinned to one core, its load to the other) and instruction counts (6)
+/// in Cases.Instructions.cs.
 /// </summary>
 public sealed partial class Cases(Options o, Paths p)
 {
@@ -222,55 +223,5 @@ public sealed partial class Cases(Options o, Paths p)
         }
 
         return map;
-    }
-
-    // ---- Section 6: instruction counts --------------------------------------------------------
-
-    private BenchCase Instructions()
-    {
-        return new BenchCase("6. Instruction counts", "user-space instructions per operation (callgrind)", "instr_per_op", false, "",
-        [
-            new("post, push", () => Callgrind("bench_post", ["--mode", "push"])),
-            new("file read, pull, cached", () => Callgrind("bench_file_read", ["--engine", "iocph-pull", "--file", p.DataFile])),
-        ])
-        {
-            Repetitions = 1,
-            Note = "valgrind --tool=callgrind, (Ir at 2N ops - Ir at N ops) / N, every thread of the process.",
-        };
-    }
-
-    private Figures Callgrind(string program, string[] args)
-    {
-        if (!Runner.HasTool("valgrind"))
-        {
-            throw new SkipException("valgrind is not installed");
-        }
-
-        // valgrind 3.19 (Debian 12) runs io_uring_enter as a non-blocking syscall while holding its
-        // big lock: the ring thread's wait then starves every other thread and the run never ends.
-        Version v = ValgrindVersion();
-        if (v < new Version(3, 22) && Environment.GetEnvironmentVariable("IOCPH_BENCH_FORCE_CALLGRIND") != "1")
-        {
-            throw new SkipException($"valgrind {v} deadlocks on a blocking io_uring_enter (threads are serialized and the syscall is not marked may-block); perf has no instructions counter in this VM");
-        }
-
-        long n = o.Quick ? 2000 : 20000;
-        double Ir(long ops)
-        {
-            string outFile = Path.Combine(p.OutDir, $"callgrind.{program}.{ops}.out");
-            Runner.Run("valgrind", ["--tool=callgrind", $"--callgrind-out-file={outFile}", Path.Combine(p.NativeDir, program), .. args, "--ops", ops.ToString(CultureInfo.InvariantCulture)], Core, timeoutSeconds: 120);
-            string line = File.ReadLines(outFile).First(l => l.StartsWith("summary:", StringComparison.Ordinal) || l.StartsWith("totals:", StringComparison.Ordinal));
-            return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-        }
-
-        double a = Ir(n), b = Ir(2 * n);
-        return new Figures { ["instr_per_op"] = (b - a) / n };
-    }
-
-    private static Version ValgrindVersion()
-    {
-        string s = Runner.Run("valgrind", ["--version"]).Trim(); // valgrind-3.19.0
-        Match m = Regex.Match(s, @"(\d+)\.(\d+)");
-        return m.Success ? new Version(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)) : new Version(0, 0);
     }
 }

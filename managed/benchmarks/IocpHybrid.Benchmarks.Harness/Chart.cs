@@ -23,7 +23,7 @@ public static class Chart
         int y = Pad;
         img.Text(Pad, y, "IOCPHYBRID BENCHMARKS: RATIO TO THE BASELINE (>1 = BETTER), MEDIANS", (0, 0, 0));
         y += Lh * 2;
-        // DefaultIfEmpty: a run whose every case was skipped (no ratio at all) still gets its (empty) chart.
+        // DefaultIfEmpty: no ratio at all (every case skipped, or --filter on section 6, which has no baseline) still gets its (empty) chart.
         double maxRatio = Math.Max(1.5, groups.SelectMany(g => g.Contenders).Where(x => x.Ratio.HasValue).Select(x => Math.Min(x.Ratio!.Value, 8.0)).DefaultIfEmpty(1.0).Max());
         int x0 = Pad + LabelW;
         int one = (int)(BarW / maxRatio);
