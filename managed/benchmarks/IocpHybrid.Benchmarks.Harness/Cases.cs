@@ -161,13 +161,13 @@ public sealed partial class Cases(Options o, Paths p)
     private BenchCase Allocations()
     {
         string ops = o.Quick ? "100000" : "1000000";
-        var names = new[] { "post", "file-read", "file-write", "post-inline", "file-read-inline", "file-write-inline" };
+        var names = new[] { "post", "file-read", "file-write", "socket-send-receive", "post-inline", "file-read-inline", "file-write-inline", "socket-send-receive-inline" };
         return new BenchCase("4. Allocations", $"bytes allocated per operation, steady state ({ops} ops)", "bytes_per_op", false, "",
             names.Select(n => new Contender(n, () => MicroExe("alloc", "--only", n, "--ops", ops))).ToList())
         {
             Extra = ["start_ns"],
             Repetitions = 1,
-            Note = "GC.GetTotalAllocatedBytes(true) around awaited operations after a warm-up; target 0. start_ns = time inside the call that starts the operation (checks, pooled state, pinning, P/Invoke), one core.",
+            Note = "GC.GetTotalAllocatedBytes(true) around awaited operations after a warm-up; target 0. file-read reads cached pages (it finishes inside the call); socket-send-receive = a 64 B send on one end of a loopback connection and its receive on the other (a pair counts as one operation). start_ns = time inside the call that starts the operation (checks, pooled state, pinning, P/Invoke), one core.",
         };
     }
 
