@@ -77,18 +77,32 @@ public sealed class ContinuationDispatchTests : IAsyncLifetime
     public async Task AContinuationCapturedInASynchronizationContextIsPostedThere()
     {
         using var context = new SingleThreadContext();
-        var done = new TaskCompletionSource<(bool OnContextThread, long Value)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var pipe = _port.CreatePipe();
+        var pending = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource<(bool OnContextThread, int Read)>(TaskCreationOptions.RunContinuationsAsynchronously);
         context.Post(
-            async _ =>
+            _ =>
             {
-                long value = await _port.PostAsync(5, 55);
-                done.SetResult((Thread.CurrentThread == context.Thread, value));
+                var buffer = new byte[8];
+                // What an await does, by hand, so the test knows the continuation is registered
+                // (and captured this context) before anything is written.
+                var awaiter = pipe.Reader.ReadAsync(buffer).ConfigureAwait(true).GetAwaiter();
+                if (awaiter.IsCompleted)
+                {
+                    pending.SetResult(false);
+                    return;
+                }
+
+                awaiter.UnsafeOnCompleted(() => done.SetResult((Thread.CurrentThread == context.Thread, awaiter.GetResult())));
+                pending.SetResult(true);
             },
             null);
-        var (onContextThread, result) = await done.Task.Within();
+        Assert.True(await pending.Task.Within(), "the read finished before anything was written");
+        await pipe.Writer.WriteAsync(new byte[] { 1, 2, 3 }).Within();
+        var (onContextThread, read) = await done.Task.Within();
         Assert.True(onContextThread, "the continuation did not run on the captured SynchronizationContext");
-        Assert.Equal(55, result);
-        Assert.True(context.Posts >= 2); // the first callback and the continuation
+        Assert.Equal(3, read);
+        Assert.True(context.Posts >= 2, "the continuation was not posted to the context"); // the callback and the continuation
     }
 
     /// <summary>A SynchronizationContext that runs everything posted to it on one thread.</summary>

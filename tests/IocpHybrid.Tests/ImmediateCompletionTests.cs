@@ -23,7 +23,11 @@ public sealed class ImmediateCompletionTests : SocketTestBase
 
         var buffer = new byte[8192];
         ValueTask<int> read = file.ReadAsync(buffer.AsMemory(0, 4096), 4096);
-        Assert.Equal(OnIoUring, read.IsCompleted);
+        if (OnIoUring)
+        {
+            Assert.True(read.IsCompleted, "a read of cached pages went through the port");
+        }
+
         Assert.Equal(4096, await read.Within());
         Assert.Equal(data.AsSpan(4096, 4096), buffer.AsSpan(0, 4096));
 
@@ -48,7 +52,11 @@ public sealed class ImmediateCompletionTests : SocketTestBase
         {
             byte[] message = TestSupport.RandomBytes(1000, seed: 12);
             ValueTask<int> send = client.SendAsync(message.AsMemory());
-            Assert.Equal(OnIoUring, send.IsCompleted);
+            if (OnIoUring)
+            {
+                Assert.True(send.IsCompleted, "a send that fits went through the port");
+            }
+
             Assert.Equal(message.Length, await send.Within());
             var received = new byte[message.Length];
             await ReceiveExactlyAsync(server, received);
