@@ -55,8 +55,8 @@ public sealed partial class Cases
                    $"{conns} connection(s), each sends {size} B and waits for the whole echo (checked byte for byte) before the next; " +
                    $"{EchoWarmup()} s warm-up, then {Sec(2)} s measured. server_cpu_us_per_rt = the server's utime+stime (/proc/PID/stat, all threads) " +
                    "per round trip: the figure to compare when client_cpu_us_per_rt shows the client saturating its core. " +
-                   "C# servers: managed/samples/EchoServer (IocpHybrid) and IocpHybrid.Benchmarks.BclEchoServer (the same code on Socket), 16 KiB buffers; " +
-                   $"'inline' = CompletionPortOptions.InlineCompletions or {InlineSocketsVar}=1. C servers: 64 KiB buffers.",
+                   "C# servers: managed/samples/EchoServer (IocpHybrid) and IocpHybrid.Benchmarks.BclEchoServer (the same code on Socket); every server reads into a 64 KiB buffer per connection; " +
+                   $"'inline' = CompletionPortOptions.InlineCompletions or {InlineSocketsVar}=1.",
         };
     }
 

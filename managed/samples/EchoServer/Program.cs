@@ -134,7 +134,7 @@ internal sealed class ConnectionSet
     {
         using (connection)
         {
-            byte[] buffer = new byte[16 * 1024];
+            byte[] buffer = new byte[64 * 1024]; // as native/examples/echo_server.c
             try
             {
                 connection.NoDelay = true;
