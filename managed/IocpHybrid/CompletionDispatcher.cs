@@ -52,11 +52,20 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
         }
 
         int start = Environment.TickCount;
-        Interop.NativeMethods.iocph_thread_hold_wakeups();
+        bool holding = false;
         try
         {
             while (true)
             {
+                // Several continuations in a row usually start several operations: hold the port
+                // workers' wake-ups and wake each once at the end (iocph_thread_hold_wakeups). Not
+                // for a lone continuation: there the hold would only add a wake-up.
+                if (!holding && !_ready.IsEmpty)
+                {
+                    Interop.NativeMethods.iocph_thread_hold_wakeups();
+                    holding = true;
+                }
+
                 operation.RunContinuation();
                 if (Environment.TickCount - start >= TimeSliceMs)
                 {
@@ -71,7 +80,10 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
         }
         finally
         {
-            Interop.NativeMethods.iocph_thread_release_wakeups();
+            if (holding)
+            {
+                Interop.NativeMethods.iocph_thread_release_wakeups();
+            }
         }
 
         Schedule();

@@ -18,21 +18,30 @@ public sealed class ContinuationDispatchTests : IAsyncLifetime
     [Fact]
     public async Task AContinuationThatBlocksOnAnotherOperationOfThePortDoesNotHang()
     {
-        // After this await the code runs as a continuation dispatched by the port (wake-ups of the
-        // port's workers are held while a batch runs): a synchronous wait here must still finish.
-        await _port.PostAsync(1, 1).Within();
-        using var pipe = _port.CreatePipe();
-        for (int i = 0; i < 20; i++)
+        using var pipeA = _port.CreatePipe();
+        using var pipeB = _port.CreatePipe();
+        for (int round = 0; round < 20; round++)
         {
+            // Two completions that usually arrive in one batch: the dispatcher then holds the port
+            // workers' wake-ups while it runs their continuations, and each of them blocks on a
+            // round trip through the port before it returns.
+            ValueTask<long> first = _port.PostAsync(1, 1);
+            ValueTask<long> second = _port.PostAsync(1, 2);
+            await Task.WhenAll(BlockAfter(first, pipeA, round), BlockAfter(second, pipeB, round)).Within();
+        }
+
+        async Task BlockAfter(ValueTask<long> post, PortPipe pipe, int index)
+        {
+            await post;
             var buffer = new byte[4];
             Task<int> read = pipe.Reader.ReadAsync(buffer).AsTask();
-            Assert.True(pipe.Writer.WriteAsync(new byte[] { 1, 2, 3, (byte)i }).AsTask().Wait(TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
+            Assert.True(pipe.Writer.WriteAsync(new byte[] { 1, 2, 3, (byte)index }).AsTask().Wait(TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
             Assert.True(read.Wait(TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
             Assert.Equal(4, read.Result);
-            Assert.Equal((byte)i, buffer[3]);
-            Task<long> post = _port.PostAsync(2, 7).AsTask();
-            Assert.True(post.Wait(TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
-            Assert.Equal(7, post.Result);
+            Assert.Equal((byte)index, buffer[3]);
+            Task<long> post2 = _port.PostAsync(2, 7).AsTask();
+            Assert.True(post2.Wait(TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
+            Assert.Equal(7, post2.Result);
         }
     }
 #pragma warning restore xUnit1031

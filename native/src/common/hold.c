@@ -9,25 +9,34 @@
 typedef struct held_wake {
     iocph_port_t port;
     uint32_t worker;
+    bool pending; /* a wake-up was actually held back: owed at the release */
 } held_wake;
 
 static _Thread_local uint32_t hold_depth;
 static _Thread_local uint32_t held_count;
 static _Thread_local held_wake held[HELD_MAX];
 
-bool iocph__wake_deferred(iocph__port *port, uint32_t worker)
+int iocph__wake_hold(iocph__port *port, uint32_t worker)
 {
     if (hold_depth == 0)
-        return false;
+        return IOCPH__HOLD_NONE;
     for (uint32_t i = 0; i < held_count; i++)
         if (held[i].port == port->value && held[i].worker == worker)
-            return true;
+            return IOCPH__HOLD_KNOWN;
     if (held_count == HELD_MAX)
-        return false;
+        return IOCPH__HOLD_NONE;
     held[held_count].port = port->value;
     held[held_count].worker = worker;
+    held[held_count].pending = false;
     held_count++;
-    return true;
+    return IOCPH__HOLD_NEW;
+}
+
+void iocph__wake_owed(iocph__port *port, uint32_t worker)
+{
+    for (uint32_t i = 0; i < held_count; i++)
+        if (held[i].port == port->value && held[i].worker == worker)
+            held[i].pending = true;
 }
 
 void iocph_thread_hold_wakeups(void) { hold_depth++; }
@@ -39,8 +48,8 @@ void iocph_thread_release_wakeups(void)
     for (uint32_t i = 0; i < held_count; i++) {
         iocph__port *port = iocph__port_acquire(held[i].port);
         if (port) {
-            if (port->backend->worker_wake)
-                port->backend->worker_wake(port, held[i].worker);
+            if (port->backend->worker_release)
+                port->backend->worker_release(port, held[i].worker, held[i].pending);
             iocph__port_release(port);
         }
     }

@@ -207,8 +207,10 @@ struct iocph__backend {
     int32_t (*op_cancel)(iocph__op *op);
     /* Requests cancellation of every op in flight on the handle. */
     int32_t (*handle_cancel_all)(iocph__handle *handle);
-    /* Wakes worker `worker` if it sleeps (held wake-ups, hold.c); NULL if never deferred. */
-    void (*worker_wake)(iocph__port *port, uint32_t worker);
+    /* The end of a thread's hold on worker `worker` (hold.c): undo what the backend counted when
+     * the hold began, and wake the worker if a wake-up was held back (`pending`). NULL if the
+     * backend never holds wake-ups. */
+    void (*worker_release)(iocph__port *port, uint32_t worker, bool pending);
     /* An immediate attempt (iocph_*_try_*): op_kind READ, SEND or RECEIVE, arguments checked.
      * IOCPH_OK with *done, IOCPH_E_WOULD_BLOCK, or an error; never waits, never completes later. */
     int32_t (*try_io)(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
@@ -263,9 +265,14 @@ void iocph__deliver(iocph__port *port, const iocph_completion *entries, uint32_t
  * waiting for the port to drain. */
 void iocph__ops_done(iocph__port *port, uint32_t count);
 
-/* Held wake-ups (hold.c): true when the calling thread holds its wake-ups and noted that worker
- * `worker` of port must be woken at the release; false when the caller must wake it now. */
-bool iocph__wake_deferred(iocph__port *port, uint32_t worker);
+/* Held wake-ups (hold.c), for a backend about to wake worker `worker` of port for an operation:
+ * NONE, the calling thread holds nothing (wake as usual); NEW, it holds its wake-ups and this is
+ * its first operation for that worker (the backend counts the holder; worker_release undoes it);
+ * KNOWN, the same hold already counted it. iocph__wake_owed records that a wake-up was really
+ * held back, so the release delivers it. */
+enum { IOCPH__HOLD_NONE = 0, IOCPH__HOLD_NEW = 1, IOCPH__HOLD_KNOWN = 2 };
+int iocph__wake_hold(iocph__port *port, uint32_t worker);
+void iocph__wake_owed(iocph__port *port, uint32_t worker);
 
 /* Counts completions handed to the user by a backend's own pull-mode dequeue. */
 void iocph__note_dequeued(iocph__port *port, uint32_t count);

@@ -84,8 +84,9 @@ typedef struct iocph__uring_port iocph__uring_port;
 /* How a ring sleeps. A thread that holds its wake-ups (iocph_thread_hold_wakeups) may leave a
  * ring asleep only if that sleep is TIMED, so an operation it queued waits at most
  * IOCPH__URING_TIMED_SLEEP_NS even if the holder blocks before its release (a continuation doing
- * sync-over-async): never a hang. A ring sleeps TIMED after activity and UNTIMED once a timed
- * sleep ended with nothing to do, so an idle port costs no timer wake-ups. */
+ * sync-over-async): never a hang. A ring sleeps TIMED only while some thread holds a wake-up of
+ * it (ring->holders > 0): arming the timer costs a few microseconds in a VM, too much to pay on
+ * every sleep. */
 enum { IOCPH__URING_AWAKE = 0, IOCPH__URING_SLEEP_UNTIMED = 1, IOCPH__URING_SLEEP_TIMED = 2 };
 #define IOCPH__URING_TIMED_SLEEP_NS 1000000L
 
@@ -101,6 +102,7 @@ typedef struct iocph__uring_ring {
     _Atomic(iocph__uring_request *) request_stack; /* cancel requests, newest first */
     _Atomic int sleeping; /* 0 awake, else (about to be) blocked in io_uring_enter: one of
                              IOCPH__URING_SLEEP_* (uring_loop.c, held wake-ups) */
+    _Atomic uint32_t holders; /* threads holding a wake-up of this ring (uring_queue.c) */
     _Atomic int stop;     /* port_stop asked the thread to exit once idle */
     int wake_fd;          /* eventfd the ring keeps a read armed on */
     iocph__mutex exit_lock; /* orders late cancel requests against the thread having exited */
@@ -115,7 +117,6 @@ typedef struct iocph__uring_ring {
     bool uring_ready;
     uint64_t wake_value;   /* the eventfd read's buffer */
     bool wake_armed;
-    bool recently_active;  /* the last iteration reaped or submitted something */
     bool timed_sleeps;     /* the kernel takes a wait timeout in io_uring_enter (EXT_ARG) */
     uint32_t kernel_inflight; /* SQEs whose CQE was not reaped yet (ops, wake read, cancels) */
     iocph_completion *batch;  /* port->max_batch entries */
@@ -220,7 +221,7 @@ bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t
 int32_t iocph__uring_op_submit(iocph__op *op);
 int32_t iocph__uring_op_cancel(iocph__op *op);
 int32_t iocph__uring_handle_cancel_all(iocph__handle *handle);
-void iocph__uring_worker_wake(iocph__port *port, uint32_t worker);
+void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pending);
 int32_t iocph__uring_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
                             uint64_t offset, uint32_t *done);
 int32_t iocph__uring_port_post(iocph__port *port, iocph__op *op);

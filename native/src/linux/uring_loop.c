@@ -494,9 +494,6 @@ static void apply_cancels(iocph__uring_ring *ring)
 static void take_submits(iocph__uring_ring *ring)
 {
     iocph__op *lifo = atomic_exchange(&ring->submit_stack, NULL);
-    if (lifo) {
-        ring->recently_active = true;
-    }
     iocph__op *fifo = NULL;
     while (lifo) {
         iocph__op *next = lifo->next;
@@ -559,7 +556,6 @@ static void reap(iocph__uring_ring *ring)
         if (n == 0) {
             return;
         }
-        ring->recently_active = true;
         io_uring_cq_advance(&ring->uring, n);
         for (unsigned i = 0; i < n; i++) {
             handle_cqe(ring, chunk[i].user_data, chunk[i].res);
@@ -585,11 +581,14 @@ static bool stacks_empty(iocph__uring_ring *ring)
 static void enter(iocph__uring_ring *ring)
 {
     bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0;
-    int mode = ring->timed_sleeps && ring->recently_active ? IOCPH__URING_SLEEP_TIMED
-                                                           : IOCPH__URING_SLEEP_UNTIMED;
+    int mode = ring->timed_sleeps && atomic_load(&ring->holders) > 0 ? IOCPH__URING_SLEEP_TIMED
+                                                                     : IOCPH__URING_SLEEP_UNTIMED;
     if (!busy) {
         atomic_store(&ring->sleeping, mode);
-        if (!stacks_empty(ring)) {
+        /* Re-check after publishing `sleeping` (the producers' side is in uring_queue.c): new
+         * work, or a holder that arrived while we decided on a sleep without a timeout. */
+        if (!stacks_empty(ring) ||
+            (mode == IOCPH__URING_SLEEP_UNTIMED && ring->timed_sleeps && atomic_load(&ring->holders) > 0)) {
             atomic_store(&ring->sleeping, IOCPH__URING_AWAKE);
             busy = true;
         }
@@ -603,9 +602,6 @@ static void enter(iocph__uring_ring *ring)
         struct io_uring_cqe *cqe;
         ret = io_uring_submit_and_wait_timeout(&ring->uring, &cqe, 1, &ts, NULL);
         atomic_store(&ring->sleeping, IOCPH__URING_AWAKE);
-        if (ret == -ETIME && stacks_empty(ring)) {
-            ring->recently_active = false; /* idle: the next sleep needs no timeout */
-        }
     } else {
         ret = io_uring_submit_and_wait(&ring->uring, 1);
         atomic_store(&ring->sleeping, IOCPH__URING_AWAKE);

@@ -32,27 +32,52 @@ static void wake_if_sleeping(iocph__uring_ring *ring)
     }
 }
 
+static void wake_for_push(iocph__uring_ring *ring);
+
 void iocph__uring_push_op(iocph__uring_ring *ring, iocph__op *op)
 {
     iocph__op *head = atomic_load_explicit(&ring->submit_stack, memory_order_relaxed);
     do {
         op->next = head;
     } while (!atomic_compare_exchange_weak(&ring->submit_stack, &head, op));
-    /* Posts and ops started by the ring's own callbacks are picked up before it sleeps. A thread
-     * that holds its wake-ups wakes the ring once, at its release, unless the ring sleeps with no
-     * timeout: then only a wake-up now bounds the wait (see IOCPH__URING_SLEEP_*). */
-    if (iocph__uring_current != ring &&
-        (atomic_load(&ring->sleeping) == IOCPH__URING_SLEEP_UNTIMED ||
-         !iocph__wake_deferred(ring->port, ring->index))) {
+    /* Posts and ops started by the ring's own callbacks are picked up before it sleeps. */
+    if (iocph__uring_current != ring) {
+        wake_for_push(ring);
+    }
+}
+
+/* A thread that holds its wake-ups (iocph_thread_hold_wakeups) counts itself in ring->holders
+ * before it looks at `sleeping`; a ring that sees holders sleeps with a timeout (uring_loop.c).
+ * So: asleep without a timeout -> wake it now (it then re-sleeps with one while we hold); asleep
+ * with a timeout -> owe the wake-up to the release (or the timeout bounds the wait, should the
+ * holder block first); awake -> it re-checks its stacks before it sleeps (Dekker, above). */
+static void wake_for_push(iocph__uring_ring *ring)
+{
+    int hold = iocph__wake_hold(ring->port, ring->index);
+    if (hold == IOCPH__HOLD_NONE) {
+        wake_if_sleeping(ring);
+        return;
+    }
+    if (hold == IOCPH__HOLD_NEW) {
+        atomic_fetch_add(&ring->holders, 1);
+    }
+    int sleeping = atomic_load(&ring->sleeping);
+    if (sleeping == IOCPH__URING_SLEEP_TIMED) {
+        iocph__wake_owed(ring->port, ring->index);
+    } else if (sleeping != IOCPH__URING_AWAKE) {
         wake_if_sleeping(ring);
     }
 }
 
-void iocph__uring_worker_wake(iocph__port *port, uint32_t worker)
+void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pending)
 {
     iocph__uring_port *up = iocph__uring_port_of(port);
     if (up && worker < up->ring_count) {
-        wake_if_sleeping(&up->rings[worker]);
+        iocph__uring_ring *ring = &up->rings[worker];
+        atomic_fetch_sub(&ring->holders, 1);
+        if (pending) {
+            wake_if_sleeping(ring);
+        }
     }
 }
 
