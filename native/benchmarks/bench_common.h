@@ -8,6 +8,7 @@
 
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,19 @@ static inline void bench_raise_nofile(void)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
+
+/* Push mode: the port's callback does the work and counts it in *done. Waits until `limit`
+ * operations are done (0: until the clock reaches `end`), tells the callback to stop, and returns
+ * the count. */
+static inline uint64_t bench_wait_push(atomic_uint_fast64_t *done, atomic_int *stop, uint64_t limit,
+                                       double end)
+{
+    struct timespec ms = {0, 1000000};
+    while (limit ? atomic_load(done) < limit : bench_now() < end)
+        nanosleep(&ms, NULL);
+    atomic_store(stop, 1);
+    return atomic_load(done);
 }
 
 /* "--name value" lookup; returns the value or the default. */

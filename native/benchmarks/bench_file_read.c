@@ -127,11 +127,7 @@ int main(int argc, char **argv)
             return die("iocph_file_read", rc);
     uint64_t ops = 0;
     if (push) {
-        struct timespec ms = {0, 1000000};
-        while (g_limit ? atomic_load(&g_done) < g_limit : bench_now() < end)
-            nanosleep(&ms, NULL);
-        atomic_store(&g_stop, 1);
-        ops = atomic_load(&g_done);
+        ops = bench_wait_push(&g_done, &g_stop, g_limit, end);
     } else {
         iocph_completion done[64];
         uint32_t inflight = depth;

@@ -184,8 +184,6 @@ int32_t iocph_op_cancel(iocph_handle_t value, iocph_op_t op_value)
     return rc;
 }
 
-static bool aligned(uint64_t x) { return (x & (IOCPH_UNBUFFERED_ALIGNMENT - 1)) == 0; }
-
 int32_t iocph__io_begin(iocph_handle_t value, uint32_t kind_mask, iocph__op **op_out)
 {
     iocph__handle *h = iocph__table_acquire(value, kind_mask);
@@ -266,7 +264,7 @@ static int32_t start_io(iocph_handle_t value, uint32_t kind_mask, uint32_t op_ki
     if (!(h->flags & needed_access))
         rc = IOCPH_E_ACCESS_DENIED;
     else if ((h->flags & IOCPH_FILE_UNBUFFERED) && op_kind != IOCPH__OP_FLUSH &&
-             (!aligned((uint64_t)(uintptr_t)buffer) || !aligned(length) || !aligned(offset)))
+             !iocph__unbuffered_aligned(buffer, length, offset))
         rc = IOCPH_E_ALIGNMENT;
     if (rc < 0) {
         iocph__io_abort(op);

@@ -23,6 +23,13 @@ iocph__port *iocph__port_running(iocph_port_t value, int32_t *rc);
     ((1u << IOCPH__KIND_FILE) | (1u << IOCPH__KIND_PIPE_READ) | (1u << IOCPH__KIND_PIPE_WRITE) | \
      (1u << IOCPH__KIND_TCP_LISTENER) | (1u << IOCPH__KIND_TCP) | (1u << IOCPH__KIND_UDP))
 
+/* The unbuffered-I/O rule (IOCPH_UNBUFFERED_ALIGNMENT) for a buffer, a length and an offset. */
+static inline bool iocph__unbuffered_aligned(const void *buffer, uint64_t length, uint64_t offset)
+{
+    const uint64_t mask = IOCPH_UNBUFFERED_ALIGNMENT - 1;
+    return (((uint64_t)(uintptr_t)buffer | length | offset) & mask) == 0;
+}
+
 /* Wraps an OS handle already opened for the port into a table entry (files, pipes, sockets,
  * accepted sockets). On failure the OS handle is closed, so the caller has nothing to undo. */
 int32_t iocph__handle_publish(iocph__port *port, uint32_t kind, intptr_t os, uint32_t flags,

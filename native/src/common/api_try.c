@@ -7,8 +7,6 @@
 #define TCP_KINDS (1u << IOCPH__KIND_TCP)
 #define FILE_KINDS (1u << IOCPH__KIND_FILE)
 
-static bool aligned(uint64_t x) { return (x & (IOCPH_UNBUFFERED_ALIGNMENT - 1)) == 0; }
-
 static int32_t try_io(iocph_handle_t value, uint32_t kind_mask, int op_kind, void *buffer,
                       uint32_t length, uint64_t offset, uint32_t *done)
 {
@@ -26,7 +24,7 @@ static int32_t try_io(iocph_handle_t value, uint32_t kind_mask, int op_kind, voi
     else if (op_kind == IOCPH__OP_READ && !(h->flags & IOCPH_FILE_READ))
         rc = IOCPH_E_ACCESS_DENIED;
     else if (op_kind == IOCPH__OP_READ && (h->flags & IOCPH_FILE_UNBUFFERED))
-        rc = aligned((uint64_t)(uintptr_t)buffer) && aligned(length) && aligned(offset)
+        rc = iocph__unbuffered_aligned(buffer, length, offset)
                  ? IOCPH_E_WOULD_BLOCK /* nothing of an unbuffered file is cached */
                  : IOCPH_E_ALIGNMENT;
     else

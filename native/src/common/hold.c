@@ -16,27 +16,21 @@ static _Thread_local uint32_t hold_depth;
 static _Thread_local uint32_t held_count;
 static _Thread_local held_wake held[HELD_MAX];
 
-int iocph__wake_hold(iocph__port *port, uint32_t worker)
+bool *iocph__wake_hold(iocph__port *port, uint32_t worker, bool *first)
 {
+    *first = false;
     if (hold_depth == 0)
-        return IOCPH__HOLD_NONE;
+        return NULL;
     for (uint32_t i = 0; i < held_count; i++)
         if (held[i].port == port->value && held[i].worker == worker)
-            return IOCPH__HOLD_KNOWN;
+            return &held[i].pending;
     if (held_count == HELD_MAX)
-        return IOCPH__HOLD_NONE;
+        return NULL;
     held[held_count].port = port->value;
     held[held_count].worker = worker;
     held[held_count].pending = false;
-    held_count++;
-    return IOCPH__HOLD_NEW;
-}
-
-void iocph__wake_owed(iocph__port *port, uint32_t worker)
-{
-    for (uint32_t i = 0; i < held_count; i++)
-        if (held[i].port == port->value && held[i].worker == worker)
-            held[i].pending = true;
+    *first = true;
+    return &held[held_count++].pending;
 }
 
 void iocph_thread_hold_wakeups(void) { hold_depth++; }

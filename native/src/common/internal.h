@@ -266,13 +266,11 @@ void iocph__deliver(iocph__port *port, const iocph_completion *entries, uint32_t
 void iocph__ops_done(iocph__port *port, uint32_t count);
 
 /* Held wake-ups (hold.c), for a backend about to wake worker `worker` of port for an operation:
- * NONE, the calling thread holds nothing (wake as usual); NEW, it holds its wake-ups and this is
- * its first operation for that worker (the backend counts the holder; worker_release undoes it);
- * KNOWN, the same hold already counted it. iocph__wake_owed records that a wake-up was really
- * held back, so the release delivers it. */
-enum { IOCPH__HOLD_NONE = 0, IOCPH__HOLD_NEW = 1, IOCPH__HOLD_KNOWN = 2 };
-int iocph__wake_hold(iocph__port *port, uint32_t worker);
-void iocph__wake_owed(iocph__port *port, uint32_t worker);
+ * NULL when the calling thread holds nothing (wake as usual); otherwise the hold's "owed" flag for
+ * that worker, to set when a wake-up is really held back (the release then delivers it). *first
+ * says this is the hold's first operation for the worker: the backend counts the holder then,
+ * and worker_release undoes it. */
+bool *iocph__wake_hold(iocph__port *port, uint32_t worker, bool *first);
 
 /* Counts completions handed to the user by a backend's own pull-mode dequeue. */
 void iocph__note_dequeued(iocph__port *port, uint32_t count);

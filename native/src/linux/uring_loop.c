@@ -491,7 +491,8 @@ static void apply_cancels(iocph__uring_ring *ring)
     ring->cancel_count = 0;
 }
 
-static void take_submits(iocph__uring_ring *ring)
+/* The whole submit stack, in push order (each producer's order is kept). */
+static iocph__op *take_submit_stack(iocph__uring_ring *ring)
 {
     iocph__op *lifo = atomic_exchange(&ring->submit_stack, NULL);
     iocph__op *fifo = NULL;
@@ -501,6 +502,12 @@ static void take_submits(iocph__uring_ring *ring)
         fifo = lifo;
         lifo = next;
     }
+    return fifo;
+}
+
+static void take_submits(iocph__uring_ring *ring)
+{
+    iocph__op *fifo = take_submit_stack(ring);
     while (fifo) {
         iocph__op *next = fifo->next;
         fifo->next = NULL;
@@ -690,14 +697,7 @@ void iocph__uring_drain_exited(iocph__uring_ring *ring)
     }
     /* Ops: only an op started while the port stopped could be here; it is still owed exactly
      * one completion, and after shutdown that is "cancelled" (posts keep their value). */
-    iocph__op *lifo = atomic_exchange(&ring->submit_stack, NULL);
-    iocph__op *fifo = NULL;
-    while (lifo) {
-        iocph__op *next = lifo->next;
-        lifo->next = fifo;
-        fifo = lifo;
-        lifo = next;
-    }
+    iocph__op *fifo = take_submit_stack(ring);
     while (fifo) {
         iocph__op *next = fifo->next;
         fifo->next = NULL;

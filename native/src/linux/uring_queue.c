@@ -53,17 +53,18 @@ void iocph__uring_push_op(iocph__uring_ring *ring, iocph__op *op)
  * holder block first); awake -> it re-checks its stacks before it sleeps (Dekker, above). */
 static void wake_for_push(iocph__uring_ring *ring)
 {
-    int hold = iocph__wake_hold(ring->port, ring->index);
-    if (hold == IOCPH__HOLD_NONE) {
+    bool first;
+    bool *owed = iocph__wake_hold(ring->port, ring->index, &first);
+    if (!owed) {
         wake_if_sleeping(ring);
         return;
     }
-    if (hold == IOCPH__HOLD_NEW) {
+    if (first) {
         atomic_fetch_add(&ring->holders, 1);
     }
     int sleeping = atomic_load(&ring->sleeping);
     if (sleeping == IOCPH__URING_SLEEP_TIMED) {
-        iocph__wake_owed(ring->port, ring->index);
+        *owed = true;
     } else if (sleeping != IOCPH__URING_AWAKE) {
         wake_if_sleeping(ring);
     }
