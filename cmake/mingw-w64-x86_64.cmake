@@ -8,8 +8,8 @@ set(CMAKE_FIND_ROOT_PATH /usr/${IOCPH_MINGW_PREFIX})
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-# CTest runs the test programs through Wine.
+# CTest runs the test programs through Wine (wine-run.sh retries a wine64 that failed to start).
 find_program(IOCPH_WINE64 NAMES wine64 PATHS /usr/lib/wine /usr/bin NO_CMAKE_FIND_ROOT_PATH)
 if(IOCPH_WINE64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${IOCPH_WINE64})
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${CMAKE_CURRENT_LIST_DIR}/wine-run.sh ${IOCPH_WINE64})
 endif()
