@@ -119,6 +119,7 @@ typedef struct iocph__uring_ring {
     bool wake_armed;
     bool timed_sleeps;     /* the kernel takes a wait timeout in io_uring_enter (EXT_ARG) */
     uint32_t kernel_inflight; /* SQEs whose CQE was not reaped yet (ops, wake read, cancels) */
+    uint32_t device_unsubmitted; /* unbuffered file SQEs prepared since the last submit */
     iocph_completion *batch;  /* port->max_batch entries */
     uint32_t batch_count;
     iocph__uring_cancel *cancels; /* cancel requests taken from the stack, applied after the
@@ -201,6 +202,13 @@ static inline bool iocph__uring_is_socket_op(const iocph__op *op)
 {
     return op->kind >= IOCPH__OP_ACCEPT && op->kind <= IOCPH__OP_RECEIVE_FROM;
 }
+
+/* uring_loop.c, ring thread only: a file read, write or flush goes into the SQ at once (the
+ * device chunking above it may hand it to the kernel right away). uring_ops.c uses it for file
+ * ops started by the ring's own callback, which would otherwise wait on the submit stack until
+ * the whole batch has been delivered. Not for posts (they would finish into the batch being
+ * delivered) nor stream or socket ops (lanes, linked timeouts: the loop's own path). */
+void iocph__uring_prep_file_op(iocph__uring_ring *ring, iocph__op *op);
 
 /* uring_loop.c: SQEs for the ring thread (the SQ is flushed to the kernel when full). */
 struct io_uring_sqe *iocph__uring_get_sqe(iocph__uring_ring *ring);

@@ -89,17 +89,23 @@ static int64_t map_result(int res)
 
 /* ---- submission ---- */
 
+/* Hands the prepared SQEs to the kernel without waiting (the SQ is full, or a device chunk is). */
+static void submit_prepared(iocph__uring_ring *ring)
+{
+    ring->device_unsubmitted = 0;
+    int ret = io_uring_submit(&ring->uring);
+    atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
+    if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+        fprintf(stderr, "iocphybrid: io_uring_submit failed: %d\n", ret);
+        abort(); /* the ring is unusable: completions would be lost */
+    }
+}
+
 struct io_uring_sqe *iocph__uring_get_sqe(iocph__uring_ring *ring)
 {
     struct io_uring_sqe *sqe;
     while (!(sqe = io_uring_get_sqe(&ring->uring))) {
-        /* SQ full: hand what we have to the kernel and continue. */
-        int ret = io_uring_submit(&ring->uring);
-        atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
-        if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-            fprintf(stderr, "iocphybrid: io_uring_submit failed: %d\n", ret);
-            abort(); /* the ring is unusable: completions would be lost */
-        }
+        submit_prepared(ring); /* SQ full: hand what we have to the kernel and continue */
     }
     ring->kernel_inflight++;
     return sqe;
@@ -108,16 +114,35 @@ struct io_uring_sqe *iocph__uring_get_sqe(iocph__uring_ring *ring)
 void iocph__uring_reserve_sqes(iocph__uring_ring *ring, unsigned n)
 {
     while (io_uring_sq_space_left(&ring->uring) < n) {
-        int ret = io_uring_submit(&ring->uring);
-        atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
-        if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-            fprintf(stderr, "iocphybrid: io_uring_submit failed: %d\n", ret);
-            abort();
-        }
+        submit_prepared(ring);
     }
 }
 
 #define get_sqe iocph__uring_get_sqe
+
+/* Unbuffered (O_DIRECT) reads and writes go to the device in chunks of at most this many per
+ * io_uring_enter. Why: io_uring plugs a submission of more than two SQEs, so the block layer
+ * hands the whole batch to the driver with one notification. A device that serves one
+ * notification's requests in order and signals them once (Firecracker's virtio-blk, what these
+ * machines run on) then returns a depth-32 closed loop's reads as one burst of 32, and the queue
+ * stands empty while the burst is turned around: the loop never leaves that convoy. Submitting in
+ * small chunks keeps requests arriving while others are served. Measured, 4 KiB random O_DIRECT
+ * reads at depth 32 on one core (bench_file_read --engine iocph-push): the whole batch in one
+ * enter 66-68k IOPS at 5.4 us CPU per read; chunks of 1: 80-95k at 8.0-8.7 us; 2: 90-93k at
+ * 6.3-7.7 us; 4: 87-91k at 5.6-6.2 us; 8: 79-82k at 6.1 us; fio's io_uring engine (one SQE per
+ * enter) 77-86k at 9.3 us. Buffered file I/O, sockets and pipes keep whole batches. */
+#define IOCPH__URING_DEVICE_CHUNK 4u
+
+static void submit_device_chunk(iocph__uring_ring *ring, iocph__op *op)
+{
+    if ((op->kind != IOCPH__OP_READ && op->kind != IOCPH__OP_WRITE) ||
+        !(op->handle->flags & IOCPH_FILE_UNBUFFERED)) {
+        return;
+    }
+    if (++ring->device_unsubmitted == IOCPH__URING_DEVICE_CHUNK) {
+        submit_prepared(ring);
+    }
+}
 
 static void prep_op(iocph__uring_ring *ring, iocph__op *op)
 {
@@ -150,6 +175,7 @@ static void prep_op(iocph__uring_ring *ring, iocph__op *op)
     }
     io_uring_sqe_set_data(sqe, op);
     kernel_list_add((iocph__uring_handle *)h->backend_data, op);
+    submit_device_chunk(ring, op);
 }
 
 /* The lane a stream op waits in (one in the kernel per lane), or -1 for ops that need none:
@@ -505,6 +531,11 @@ static iocph__op *take_submit_stack(iocph__uring_ring *ring)
     return fifo;
 }
 
+void iocph__uring_prep_file_op(iocph__uring_ring *ring, iocph__op *op)
+{
+    prep_op(ring, op);
+}
+
 static void take_submits(iocph__uring_ring *ring)
 {
     iocph__op *fifo = take_submit_stack(ring);
@@ -600,6 +631,7 @@ static void enter(iocph__uring_ring *ring)
             busy = true;
         }
     }
+    ring->device_unsubmitted = 0;
     int ret;
     if (busy) {
         /* GETEVENTS also runs pending task work (COOP_TASKRUN) without waiting. */

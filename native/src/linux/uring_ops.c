@@ -1,8 +1,9 @@
 /*
  * uring_ops.c - starting, posting and cancelling, as called from any thread.
  *
- * Nothing here touches a ring: work is queued to the ring thread that owns the handle
- * (uring_queue.c) and everything else happens there (uring_loop.c).
+ * Nothing here touches a ring from another thread: work is queued to the ring thread that owns
+ * the handle (uring_queue.c) and everything else happens there (uring_loop.c). The one shortcut:
+ * a file op started on the ring's own thread (by its callback) is prepared in place.
  */
 #include "uring_internal.h"
 
@@ -10,10 +11,13 @@
 
 int32_t iocph__uring_op_submit(iocph__op *op)
 {
+    bool file_op = false;
     switch (op->kind) {
     case IOCPH__OP_READ:
     case IOCPH__OP_WRITE:
     case IOCPH__OP_FLUSH:
+        file_op = true;
+        break;
     case IOCPH__OP_PIPE_READ:
     case IOCPH__OP_PIPE_WRITE:
         break;
@@ -33,7 +37,12 @@ int32_t iocph__uring_op_submit(iocph__op *op)
      * (both sequentially consistent), so either it sees the op or the starter sees `closing`
      * and cancels the op itself. */
     atomic_fetch_add(&hd->ops, 1);
-    iocph__uring_push_op(iocph__uring_ring_of(op->handle), op);
+    iocph__uring_ring *ring = iocph__uring_ring_of(op->handle);
+    if (file_op && iocph__uring_current == ring) {
+        iocph__uring_prep_file_op(ring, op); /* from this ring's callback: into the SQ now */
+    } else {
+        iocph__uring_push_op(ring, op);
+    }
     return IOCPH_OK;
 }
 
