@@ -486,7 +486,9 @@ IOCPH_API void iocph_thread_release_wakeups(void);
  * Pattern: try; on IOCPH_E_WOULD_BLOCK (or a partial send) start the asynchronous operation for
  * what is left. A backend may answer IOCPH_E_WOULD_BLOCK every time: IOCP does (Windows has no
  * nonblocking read of cached file data, and its sockets are in overlapped mode), so code written
- * this way is portable and correct everywhere.
+ * this way is portable and correct everywhere. io_uring declines on the worker thread that owns
+ * the handle (inside a callback of its port): an operation started there is submitted with that
+ * worker's next batch at no system call of its own, which is cheaper than the attempt.
  * Rules: never while an asynchronous operation of the same direction (send / receive) is in flight
  * on the socket, since their bytes would interleave; positional file reads have no such rule.
  * Errors: as the asynchronous operation's (IOCPH_E_BADHANDLE, IOCPH_E_SHUTDOWN, connection errors,

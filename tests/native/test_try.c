@@ -3,7 +3,7 @@
  * completion, check their arguments like the asynchronous operations, and combine with those
  * (try, then the asynchronous operation for the rest) without losing or reordering a byte.
  * io_uring must really complete what needs no wait; IOCP may decline (see the header) except a
- * receive of bytes that have arrived. */
+ * receive of bytes that have arrived. io_uring declines on the worker that owns the handle. */
 #include "test_util.h"
 
 static int is_uring;
@@ -183,6 +183,77 @@ static void files(iocph_port_t port)
     test_remove_dir(dir);
 }
 
+/* From inside a push port's callback (the worker thread), on a file of that port and on a socket
+ * of another port. io_uring: the file's attempt declines, since that worker owns the file and a
+ * read started there is submitted with its next batch at no system call of its own; the other
+ * port's socket is attempted as from any thread. IOCP declines sends and file reads anyway. */
+static struct {
+    iocph_handle_t file, socket;
+    int32_t read_rc, send_rc;
+    uint32_t read_n, send_n;
+    _Atomic uint64_t calls;
+} owner;
+
+static void owner_callback(void *ctx, const iocph_completion *e, uint32_t n)
+{
+    (void)ctx;
+    (void)e;
+    static unsigned char buf[4096];
+    for (uint32_t i = 0; i < n; i++) {
+        owner.read_rc = iocph_file_try_read(owner.file, buf, sizeof buf, 0, &owner.read_n);
+        owner.send_rc = iocph_socket_try_send(owner.socket, "z", 1, &owner.send_n);
+        atomic_fetch_add(&owner.calls, 1);
+    }
+}
+
+static void on_owning_worker(iocph_port_t other)
+{
+    char dir[512], path[600];
+    test_temp_dir(dir, sizeof dir, "try-owner");
+    test_path(path, sizeof path, dir, "data.bin");
+    static unsigned char data[4096];
+    memset(data, 5, sizeof data);
+    test_write_file(path, data, sizeof data); /* cached: from any other thread it would be read */
+
+    iocph_port_options o;
+    CHECK_OK(iocph_port_options_init(&o));
+    o.worker_threads = 1;
+    o.callback = owner_callback;
+    iocph_port_t port = 0;
+    test_create_port(&o, &port);
+    CHECK_OK(iocph_file_open(port, path, IOCPH_FILE_READ, 1, &owner.file));
+    iocph_handle_t server;
+    test_tcp_pair(other, IOCPH_AF_INET, &owner.socket, &server);
+
+    CHECK_OK(iocph_port_post(port, 0, 1, 0));
+    CHECK(test_wait_count(&owner.calls, 1, 10000));
+    CHECK_STATUS(owner.read_rc, IOCPH_E_WOULD_BLOCK);
+    CHECK_EQ(owner.read_n, 0);
+    if (is_uring) {
+        CHECK_OK(owner.send_rc);
+        CHECK_EQ(owner.send_n, 1);
+        char b[4];
+        uint32_t got = 0;
+        CHECK_OK(try_receive_soon(server, b, sizeof b, &got));
+        CHECK_EQ(got, 1);
+        CHECK_EQ(b[0], 'z');
+        /* The same file from this thread: read at once. */
+        static unsigned char buf[4096];
+        CHECK_OK(iocph_file_try_read(owner.file, buf, sizeof buf, 0, &got));
+        CHECK_EQ(got, sizeof buf);
+        CHECK(memcmp(buf, data, sizeof buf) == 0);
+    } else {
+        CHECK_STATUS(owner.send_rc, IOCPH_E_WOULD_BLOCK);
+    }
+    CHECK_OK(iocph_handle_close(owner.file));
+    CHECK_OK(iocph_handle_close(owner.socket));
+    CHECK_OK(iocph_handle_close(server));
+    CHECK_OK(iocph_port_shutdown(port, 10000));
+    CHECK_OK(iocph_port_destroy(port));
+    test_remove_file(path);
+    test_remove_dir(dir);
+}
+
 int main(void)
 {
     test_watchdog(60);
@@ -192,6 +263,7 @@ int main(void)
     is_uring = backend == IOCPH_BACKEND_IO_URING;
     sockets(port);
     files(port);
+    on_owning_worker(port);
     test_check_stats_idle_at(port, __FILE__, __LINE__);
 
     /* After shutdown: refused like every start. */
