@@ -148,12 +148,12 @@ namespace IocpHybrid.Benchmarks.Harness
     public sealed class Options
     {
         public const string Usage = """
-            usage: ./build.sh bench [--quick] [--seconds N] [--filter TEXT] [--reps N] [--out DIR]
+            usage: ./build.sh bench [--quick] [--seconds N] [--filter TEXT] [--reps N] [--output-dir DIR]
               --quick        smoke pass: 128 MiB data file, 0.5 s per run, short BenchmarkDotNet jobs
               --seconds N    seconds per timed run (default 3 for files, 2 for posts)
               --filter TEXT  only cases whose "section name" contains TEXT (case-insensitive)
               --reps N       interleaved repetitions per case (default 3, at least 3)
-              --out DIR      output folder (default artifacts/bench)
+              --output-dir DIR  output folder (default artifacts/bench)
             """;
 
         public bool Quick { get; private set; }
@@ -178,7 +178,7 @@ namespace IocpHybrid.Benchmarks.Harness
                     case "--seconds": o.Seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--filter": o.Filter = Next(); break;
                     case "--reps": o.Repetitions = Math.Max(3, int.Parse(Next(), CultureInfo.InvariantCulture)); break;
-                    case "--out": o.Out = Next(); break;
+                    case "--output-dir": o.Out = Next(); break;
                     case "--root": o.Root = Next(); o.CommandLine = o.CommandLine.Replace(" " + o.Root, "", StringComparison.Ordinal); break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
