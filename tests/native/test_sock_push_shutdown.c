@@ -84,12 +84,7 @@ static void on_batch(void *context, const iocph_completion *entries, uint32_t co
 int main(void)
 {
     test_watchdog(60);
-    iocph_port_options o;
-    CHECK_OK(iocph_port_options_init(&o));
-    o.worker_threads = 2;
-    o.callback = on_batch;
-    iocph_port_t server_port = 0;
-    test_create_port(&o, &server_port);
+    iocph_port_t server_port = test_port_push(2, on_batch);
     iocph_port_t client_port = test_port_pull(1);
 
     iocph_endpoint ep = test_loopback(IOCPH_AF_INET, 0);

@@ -80,12 +80,7 @@ static void worker_main(void *arg)
 int main(void)
 {
     test_watchdog(100);
-    iocph_port_options o;
-    CHECK_OK(iocph_port_options_init(&o));
-    o.worker_threads = 2;
-    o.callback = on_batch;
-    iocph_port_t port = 0;
-    test_create_port(&o, &port);
+    iocph_port_t port = test_port_push(2, on_batch);
     iocph_endpoint ep = test_loopback(IOCPH_AF_INET, 0);
     iocph_handle_t listener;
     CHECK_OK(iocph_tcp_listen(port, &ep, 0, 0, 0, &listener));

@@ -215,12 +215,7 @@ static void on_owning_worker(iocph_port_t other)
     memset(data, 5, sizeof data);
     test_write_file(path, data, sizeof data); /* cached: from any other thread it would be read */
 
-    iocph_port_options o;
-    CHECK_OK(iocph_port_options_init(&o));
-    o.worker_threads = 1;
-    o.callback = owner_callback;
-    iocph_port_t port = 0;
-    test_create_port(&o, &port);
+    iocph_port_t port = test_port_push(1, owner_callback);
     CHECK_OK(iocph_file_open(port, path, IOCPH_FILE_READ, 1, &owner.file));
     iocph_handle_t server;
     test_tcp_pair(other, IOCPH_AF_INET, &owner.socket, &server);

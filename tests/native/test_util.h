@@ -332,6 +332,18 @@ static inline iocph_port_t test_port_pull(uint32_t workers)
     return port;
 }
 
+/* A push-mode port: `workers` workers deliver batches to `callback` (default options otherwise). */
+static inline iocph_port_t test_port_push(uint32_t workers, iocph_completion_callback callback)
+{
+    iocph_port_options o;
+    CHECK_OK(iocph_port_options_init(&o));
+    o.worker_threads = workers;
+    o.callback = callback;
+    iocph_port_t port = 0;
+    test_create_port(&o, &port);
+    return port;
+}
+
 /* Helpers that fail report the caller's file:line. */
 #define CHECK_AT(cond, file, line)                                                               \
     do {                                                                                         \
