@@ -73,6 +73,8 @@ typedef struct iocph__op_socket {
     uint32_t buffer_count;            /* SEND, RECEIVE: 1..IOCPH_MAX_BUFFERS */
     uint64_t progress;                /* SEND: bytes sent so far (continued on short sends) */
     iocph_buffer buffers[IOCPH_MAX_BUFFERS];
+    void *backend_extra;              /* backend state only some ops need, kept with the slot
+                                         and freed with it (io_uring: iocph__uring_sock_wide) */
 } iocph__op_socket;
 
 struct iocph__op {

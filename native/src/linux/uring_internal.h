@@ -178,13 +178,19 @@ int32_t iocph__uring_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t 
 int32_t iocph__uring_handle_attach(iocph__port *port, iocph__handle *handle);
 void iocph__uring_handle_close_os(iocph__handle *handle);
 
+/* What only some socket ops need: an address (connect, datagrams), a msghdr and iovecs
+ * (gather sends, scatter receives, datagrams). Allocated the first time a pool slot serves such
+ * an op and kept with the slot (iocph__op_socket.backend_extra, freed with it): a pending
+ * one-buffer receive, what an idle connection holds, needs none of its ~440 bytes. */
+typedef struct iocph__uring_sock_wide {
+    struct sockaddr_storage addr; /* connect / send-to remote, receive-from sender */
+    struct msghdr msg;            /* SENDMSG / RECVMSG */
+    struct iovec iov[IOCPH_MAX_BUFFERS];
+} iocph__uring_sock_wide;
+
 /* A socket op's backend block (iocph__op_socket_backend(op); backend->op_ext_size bytes). The
  * kernel reads and writes it until the op's CQEs are reaped; it lives with the pool slot. */
 typedef struct iocph__uring_sock_ext {
-    struct sockaddr_storage addr; /* accept peer, connect / send-to remote, receive-from sender */
-    socklen_t addr_len;           /* ACCEPT: in/out */
-    struct msghdr msg;            /* SENDMSG / RECVMSG */
-    struct iovec iov[IOCPH_MAX_BUFFERS];
     struct __kernel_timespec timeout; /* LINK_TIMEOUT: the time left */
     uint64_t deadline_ns;         /* CLOCK_MONOTONIC; 0 = no timeout */
     int op_res;                   /* the op's own CQE result, kept until the timeout's CQE */
@@ -217,8 +223,9 @@ void iocph__uring_reserve_sqes(iocph__uring_ring *ring, unsigned n);
 
 /* uring_sock.c */
 int32_t iocph__uring_socket_create(iocph__port *port, int family, int type, intptr_t *os);
-/* Caller thread, before the op is queued: resets the op's ext and sets its deadline. */
-void iocph__uring_sock_begin(iocph__op *op);
+/* Caller thread, before the op is queued: resets the op's ext, sets its deadline and makes sure
+ * the slot has the wide block if the op needs one (IOCPH_E_NOMEM if that can't be had). */
+int32_t iocph__uring_sock_begin(iocph__op *op);
 /* Ring thread: prepares the op's SQE (and its linked timeout) for what is left to do. */
 void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op);
 /* Ring thread, once both CQEs are in: the op's outcome. Returns false if a short send must be

@@ -26,9 +26,13 @@ int32_t iocph__uring_op_submit(iocph__op *op)
     case IOCPH__OP_SEND:
     case IOCPH__OP_RECEIVE:
     case IOCPH__OP_SEND_TO:
-    case IOCPH__OP_RECEIVE_FROM:
-        iocph__uring_sock_begin(op);
+    case IOCPH__OP_RECEIVE_FROM: {
+        int32_t rc = iocph__uring_sock_begin(op);
+        if (rc < 0) {
+            return rc;
+        }
         break;
+    }
     default:
         return IOCPH_E_INVALID_ARGUMENT;
     }
