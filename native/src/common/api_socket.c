@@ -8,6 +8,7 @@
 #include "api_shared.h"
 #include "sock_os.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define LISTENER_KINDS (1u << IOCPH__KIND_TCP_LISTENER)
@@ -118,6 +119,7 @@ static int32_t socket_op_begin(iocph_handle_t value, uint32_t kind_mask, uint32_
     s->accept_key = 0;
     s->timeout_ms = timeout_ms;
     s->buffer_count = 0;
+    s->buffers = &s->one;
     s->progress = 0;
     op->user_data = user_data;
     op->kind = op_kind;
@@ -221,6 +223,14 @@ static int32_t start_stream(iocph_handle_t socket, uint32_t op_kind, const iocph
     if (rc < 0)
         return rc;
     iocph__op_socket *s = op->sock;
+    if (count > 1) {
+        /* Only the starting thread touches the op before it is submitted: no race here. */
+        if (!s->gather && !(s->gather = malloc(IOCPH_MAX_BUFFERS * sizeof *s->gather))) {
+            iocph__io_abort(op);
+            return IOCPH_E_NOMEM;
+        }
+        s->buffers = s->gather;
+    }
     uint64_t total = 0;
     for (uint32_t i = 0; i < count; i++) {
         s->buffers[i] = buffers[i];

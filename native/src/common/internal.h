@@ -72,7 +72,13 @@ typedef struct iocph__op_socket {
     uint32_t timeout_ms;              /* 0 = none */
     uint32_t buffer_count;            /* SEND, RECEIVE: 1..IOCPH_MAX_BUFFERS */
     uint64_t progress;                /* SEND: bytes sent so far (continued on short sends) */
-    iocph_buffer buffers[IOCPH_MAX_BUFFERS];
+    iocph_buffer *buffers;            /* SEND, RECEIVE: &one, or gather for more than one */
+    iocph_buffer one;                 /* the buffer of a one-buffer send or receive */
+    /* IOCPH_MAX_BUFFERS entries, allocated the first time the slot serves a gather send or a
+     * scatter receive, kept and freed with it: a one-buffer op (an idle connection's pending
+     * receive) carries no 256-byte array. 10,000 idle connections, bytes per connection, C / C#
+     * server: 4,876 / 5,756 with the array in every block, 4,652 / 5,621 without. */
+    iocph_buffer *gather;
     void *backend_extra;              /* backend state only some ops need, kept with the slot
                                          and freed with it (io_uring: iocph__uring_sock_wide) */
 } iocph__op_socket;

@@ -58,8 +58,10 @@ void iocph__pool_destroy(iocph__op_pool *pool)
     for (uint32_t c = 0; c < pool->chunk_count; c++) {
         iocph__op *chunk = atomic_load_explicit(&pool->chunks[c], memory_order_relaxed);
         for (uint32_t i = 0; i < IOCPH__POOL_CHUNK_OPS; i++) {
-            if (chunk[i].sock)
+            if (chunk[i].sock) {
+                free(chunk[i].sock->gather);
                 free(chunk[i].sock->backend_extra);
+            }
             free(chunk[i].sock);
         }
         free(chunk);
