@@ -137,7 +137,7 @@ void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op)
     struct io_uring_sqe *sqe = iocph__uring_get_sqe(ring);
     switch (op->kind) {
     case IOCPH__OP_ACCEPT:
-        io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_CLOEXEC); /* the peer: accepted_peer() */
+        io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_CLOEXEC); /* peer: accept_with_peer */
         break;
     case IOCPH__OP_CONNECT: {
         int len = iocph__endpoint_to_sockaddr(&s->endpoint, &w->addr, (int)sizeof w->addr);
@@ -242,18 +242,19 @@ bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t
             *os_error = EPIPE;
         }
         return true;
-    case IOCPH__OP_RECEIVE_FROM:
-        if ((uint32_t)res > op->length || (wide_of(op)->msg.msg_flags & MSG_TRUNC)) {
+    case IOCPH__OP_RECEIVE_FROM: {
+        iocph__uring_sock_wide *w = wide_of(op);
+        if ((uint32_t)res > op->length || (w->msg.msg_flags & MSG_TRUNC)) {
             op->completion_flags |= IOCPH_COMPLETION_TRUNCATED;
             if ((uint32_t)res > op->length)
                 res = (int)op->length;
         }
         if (s->endpoint_out &&
-            iocph__endpoint_from_sockaddr(&wide_of(op)->addr, (int)sizeof wide_of(op)->addr,
-                                          s->endpoint_out) < 0)
+            iocph__endpoint_from_sockaddr(&w->addr, (int)sizeof w->addr, s->endpoint_out) < 0)
             memset(s->endpoint_out, 0, sizeof *s->endpoint_out);
         *result = res;
         return true;
+    }
     default: /* RECEIVE, SEND_TO */
         *result = res;
         return true;
