@@ -280,6 +280,34 @@ public sealed class PortFileTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UnbufferedReadsStartedByContinuationsReturnTheirBlocks()
+    {
+        // 32 closed loops of reads, each started by the previous one's continuation: on the thread
+        // pool, a batch of continuations holds the port's wake-ups, which on io_uring sends these
+        // reads through the ring's direct ring (native/src/linux/uring_direct.c).
+        const int a = PortFile.UnbufferedAlignment;
+        const int blocks = 64;
+        string path = _dir.File("chained.bin");
+        byte[] content = TestSupport.RandomBytes(blocks * a, seed: 11);
+        File.WriteAllBytes(path, content);
+        using var file = _port.OpenFile(path, FileMode.Open, FileAccess.Read, PortFileOptions.Unbuffered);
+
+        async Task ReadLoop(int lane)
+        {
+            Memory<byte> buffer = PortFile.AllocateAlignedBuffer(a);
+            for (int i = 0; i < 40; i++)
+            {
+                int block = (lane * 7 + i * 13) % blocks;
+                Assert.Equal(a, await file.ReadAsync(buffer, (long)block * a));
+                Assert.True(buffer.Span.SequenceEqual(content.AsSpan(block * a, a)), $"block {block}");
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(ReadLoop)).Within();
+        Assert.Equal(0, _port.GetStatistics().OperationsInFlight);
+    }
+
+    [Fact]
     public async Task AlreadyCancelledTokenStartsNothing()
     {
         using var file = _port.OpenFile(_dir.File("cancelled.bin"), FileMode.CreateNew, FileAccess.ReadWrite);

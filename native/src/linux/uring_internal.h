@@ -9,6 +9,10 @@
  * (operations, cancel requests) and wake the ring through an eventfd only if its thread said it
  * was going to sleep. The ring thread takes whole stacks at once and submits everything in its
  * next io_uring_enter, so under load starting an operation costs no system call of its own.
+ *
+ * One exception, for unbuffered (O_DIRECT) file reads and writes: each ring has a second,
+ * "direct" ring that any thread submits such an op to itself (uring_direct.c), so that starting
+ * it never has to wake the ring thread; the ring thread still reaps and finishes it.
  */
 #ifndef IOCPH_URING_INTERNAL_H
 #define IOCPH_URING_INTERNAL_H
@@ -29,7 +33,8 @@ enum {
     IOCPH__URING_TAG_WAKE = 1,       /* the ring's eventfd read */
     IOCPH__URING_TAG_IGNORE = 2,     /* an ASYNC_CANCEL whose result does not matter */
     IOCPH__URING_TAG_CANCEL = 3,     /* ASYNC_CANCEL of one op: see uring_loop.c */
-    IOCPH__URING_TAG_TIMEOUT = 4     /* the LINK_TIMEOUT linked to a socket op (op pointer) */
+    IOCPH__URING_TAG_TIMEOUT = 4,    /* the LINK_TIMEOUT linked to a socket op (op pointer) */
+    IOCPH__URING_TAG_DIRECT = 5      /* the poll on the direct ring's fd (uring_direct.c) */
 };
 
 enum { IOCPH__URING_CANCEL_OP = 1, IOCPH__URING_CANCEL_ALL = 2 };
@@ -90,6 +95,18 @@ typedef struct iocph__uring_port iocph__uring_port;
 enum { IOCPH__URING_AWAKE = 0, IOCPH__URING_SLEEP_UNTIMED = 1, IOCPH__URING_SLEEP_TIMED = 2 };
 #define IOCPH__URING_TIMED_SLEEP_NS 1000000L
 
+/* A ring's direct ring (uring_direct.c). Any thread submits to its SQ, under `lock`; the ring
+ * thread alone reaps its CQ, woken by a poll on its fd that the main ring keeps armed. */
+typedef struct iocph__uring_direct {
+    struct io_uring uring;
+    bool ready;          /* created; set before port start returns, constant until port free */
+    bool closed;         /* under lock: the ring thread is exiting, submitters take the stack */
+    bool poll_armed;     /* ring thread only: the main ring's POLL_ADD on uring's fd */
+    iocph__mutex lock;   /* the SQ and `closed` */
+    _Atomic uint32_t inflight; /* SQEs submitted or prepared whose CQE was not reaped yet */
+    _Atomic uint32_t unsubmitted; /* SQEs prepared and not handed to the kernel (held back) */
+} iocph__uring_direct;
+
 typedef struct iocph__uring_ring {
     iocph__port *port;
     iocph__uring_port *owner;
@@ -107,6 +124,7 @@ typedef struct iocph__uring_ring {
     int wake_fd;          /* eventfd the ring keeps a read armed on */
     iocph__mutex exit_lock; /* orders late cancel requests against the thread having exited */
     bool exited;
+    iocph__uring_direct direct;
 
     /* setup handshake: the ring is created on its own thread (SINGLE_ISSUER binds it there) */
     iocph__sem ready;
@@ -166,9 +184,41 @@ void iocph__uring_push_op(iocph__uring_ring *ring, iocph__op *op);
 /* Returns false if the ring's thread has exited (the request was not queued). */
 bool iocph__uring_push_request(iocph__uring_ring *ring, iocph__uring_request *request);
 void iocph__uring_wake(iocph__uring_ring *ring);
+/* For a thread that holds its wake-ups (else NULL): counts it in ring->holders once and wakes the
+ * ring if it sleeps without a timeout, so that it sleeps with one while held (see
+ * IOCPH__URING_SLEEP_*). Returns the hold's "wake-up owed at the release" flag. */
+bool *iocph__uring_hold(iocph__uring_ring *ring);
 
 /* uring_setup.c: ring creation and feature probes. */
 int32_t iocph__uring_ring_setup(iocph__uring_ring *ring);
+/* The SQ and CQ sizes of a port's rings. */
+void iocph__uring_ring_sizes(iocph__port *port, uint32_t *sq, uint32_t *cq);
+
+/* Unbuffered file reads and writes go to the kernel in chunks of at most this many per
+ * io_uring_enter (why: uring_loop.c). */
+#define IOCPH__URING_DEVICE_CHUNK 4u
+
+/* uring_direct.c: the direct ring. */
+/* Ring thread, after its setup: creates the direct ring where the kernel allows (never in
+ * compat mode); without it every op takes the stack. */
+void iocph__uring_direct_setup(iocph__uring_ring *ring);
+/* Any thread but the ring's own, holding its wake-ups: submits op if it is an unbuffered file
+ * read or write and the direct ring is open, in chunks (the rest at the release); false: push
+ * it instead. */
+bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op);
+/* Hands held-back SQEs to the kernel (at a release, and by the ring thread as a backstop). */
+void iocph__uring_direct_flush(iocph__uring_ring *ring);
+static inline bool iocph__uring_is_direct(iocph__uring_ring *ring, const iocph__op *op)
+{
+    return op->backend_data == (void *)&ring->direct; /* the mark direct_submit leaves */
+}
+/* Ring thread: cancels by user_data and by fd on the direct ring (best effort: a read the
+ * device has started finishes by itself). */
+void iocph__uring_direct_cancel(iocph__uring_ring *ring, iocph__op *op);
+void iocph__uring_direct_cancel_fd(iocph__uring_ring *ring, int fd);
+/* Ring thread, before it exits: true once nothing is in flight there and no thread can submit
+ * any more (they push to the stack instead); false: keep looping. */
+bool iocph__uring_direct_close(iocph__uring_ring *ring);
 
 /* uring_handles.c */
 int32_t iocph__uring_file_open(iocph__port *port, const char *path_utf8, uint32_t flags,

@@ -17,6 +17,7 @@
 #include "uring_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -131,7 +132,7 @@ void iocph__uring_reserve_sqes(iocph__uring_ring *ring, unsigned n)
  * enter 66-68k IOPS at 5.4 us CPU per read; chunks of 1: 80-95k at 8.0-8.7 us; 2: 90-93k at
  * 6.3-7.7 us; 4: 87-91k at 5.6-6.2 us; 8: 79-82k at 6.1 us; fio's io_uring engine (one SQE per
  * enter) 77-86k at 9.3 us. Buffered file I/O, sockets and pipes keep whole batches. */
-#define IOCPH__URING_DEVICE_CHUNK 4u
+/* (IOCPH__URING_DEVICE_CHUNK, in uring_internal.h: the direct ring uses it too.) */
 
 static void submit_device_chunk(iocph__uring_ring *ring, iocph__op *op)
 {
@@ -277,7 +278,11 @@ static void timeout_done(iocph__uring_ring *ring, iocph__op *op, int res)
 static void complete_op(iocph__uring_ring *ring, iocph__op *op, int res)
 {
     iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
-    kernel_list_remove(hd, op);
+    if (iocph__uring_is_direct(ring, op)) {
+        op->backend_data = NULL; /* never in the kernel list: submitted by another thread */
+    } else {
+        kernel_list_remove(hd, op);
+    }
     if (iocph__uring_is_socket_op(op)) {
         iocph__uring_sock_ext *ext = iocph__uring_ext(op);
         ext->op_res = res;
@@ -417,6 +422,10 @@ static void apply_cancel_op(iocph__uring_ring *ring, iocph__op *op, uint32_t gen
     if (iocph__uring_is_socket_op(op) && !iocph__uring_ext(op)->op_in_kernel) {
         return; /* done in the kernel, only its timeout's CQE is still to come */
     }
+    if (iocph__uring_is_direct(ring, op)) {
+        iocph__uring_direct_cancel(ring, op);
+        return;
+    }
     prep_cancel_user_data(ring, op, attempt);
 }
 
@@ -454,6 +463,9 @@ static void apply_cancel_all(iocph__uring_ring *ring, iocph__handle *h)
         for (iocph__op *op = hd->kernel_head; op; op = op->next) {
             prep_cancel_user_data(ring, op, 0);
         }
+    }
+    if (h->kind == IOCPH__KIND_FILE && (h->flags & IOCPH_FILE_UNBUFFERED)) {
+        iocph__uring_direct_cancel_fd(ring, (int)h->os); /* what other threads submitted */
     }
     iocph__table_release(h->value);
 }
@@ -567,6 +579,9 @@ static void handle_cqe(iocph__uring_ring *ring, uint64_t user_data, int res)
     case IOCPH__URING_TAG_CANCEL:
         cancel_done(ring, user_data, res);
         break;
+    case IOCPH__URING_TAG_DIRECT:
+        ring->direct.poll_armed = false; /* the direct ring has CQEs: reap() takes them */
+        break;
     case IOCPH__URING_TAG_TIMEOUT:
         timeout_done(ring, (iocph__op *)(uintptr_t)(user_data & ~IOCPH__URING_TAG_MASK), res);
         break;
@@ -575,15 +590,25 @@ static void handle_cqe(iocph__uring_ring *ring, uint64_t user_data, int res)
     }
 }
 
-/* Drains the CQ fully. CQEs are copied out and the CQ advanced before any is processed, so a
+/* A CQE of the direct ring: an op another thread submitted, or a cancel's own result. */
+static void handle_direct_cqe(iocph__uring_ring *ring, uint64_t user_data, int res)
+{
+    atomic_fetch_sub(&ring->direct.inflight, 1);
+    if ((user_data & IOCPH__URING_TAG_MASK) == IOCPH__URING_TAG_OP) {
+        complete_op(ring, (iocph__op *)(uintptr_t)user_data, res);
+    }
+}
+
+/* Drains a CQ fully. CQEs are copied out and the CQ advanced before any is processed, so a
  * slow callback never holds CQ slots. */
-static void reap(iocph__uring_ring *ring)
+static void reap_cq(iocph__uring_ring *ring, struct io_uring *uring,
+                    void (*handle)(iocph__uring_ring *, uint64_t, int))
 {
     reaped chunk[IOCPH__URING_REAP_CHUNK];
     for (;;) {
         unsigned head, n = 0;
         struct io_uring_cqe *cqe;
-        io_uring_for_each_cqe(&ring->uring, head, cqe)
+        io_uring_for_each_cqe(uring, head, cqe)
         {
             chunk[n].user_data = cqe->user_data;
             chunk[n].res = cqe->res;
@@ -594,10 +619,18 @@ static void reap(iocph__uring_ring *ring)
         if (n == 0) {
             return;
         }
-        io_uring_cq_advance(&ring->uring, n);
+        io_uring_cq_advance(uring, n);
         for (unsigned i = 0; i < n; i++) {
-            handle_cqe(ring, chunk[i].user_data, chunk[i].res);
+            handle(ring, chunk[i].user_data, chunk[i].res);
         }
+    }
+}
+
+static void reap(iocph__uring_ring *ring)
+{
+    reap_cq(ring, &ring->uring, handle_cqe);
+    if (ring->direct.ready) {
+        reap_cq(ring, &ring->direct.uring, handle_direct_cqe);
     }
 }
 
@@ -609,6 +642,16 @@ static void arm_wake(iocph__uring_ring *ring)
     ring->wake_armed = true;
 }
 
+/* One-shot POLL_ADD on the direct ring's fd: its CQ has entries. Re-armed after every reap; one
+ * that fires at once because CQEs arrived in between is just another loop. */
+static void arm_direct_poll(iocph__uring_ring *ring)
+{
+    struct io_uring_sqe *sqe = get_sqe(ring);
+    io_uring_prep_poll_add(sqe, ring->direct.uring.ring_fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_DIRECT);
+    ring->direct.poll_armed = true;
+}
+
 static bool stacks_empty(iocph__uring_ring *ring)
 {
     return atomic_load(&ring->submit_stack) == NULL && atomic_load(&ring->request_stack) == NULL;
@@ -618,7 +661,8 @@ static bool stacks_empty(iocph__uring_ring *ring)
  * IOCPH__URING_SLEEP_* for why a sleep after activity has a timeout). */
 static void enter(iocph__uring_ring *ring)
 {
-    bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0;
+    bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0 ||
+                (ring->direct.ready && io_uring_cq_ready(&ring->direct.uring) > 0);
     int mode = ring->timed_sleeps && atomic_load(&ring->holders) > 0 ? IOCPH__URING_SLEEP_TIMED
                                                                      : IOCPH__URING_SLEEP_UNTIMED;
     if (!busy) {
@@ -657,7 +701,9 @@ static void enter(iocph__uring_ring *ring)
 static bool idle(iocph__uring_ring *ring)
 {
     return stacks_empty(ring) && ring->batch_count == 0 && ring->cancel_count == 0 &&
-           ring->kernel_inflight == (ring->wake_armed ? 1u : 0u);
+           atomic_load(&ring->direct.inflight) == 0 &&
+           ring->kernel_inflight ==
+               (ring->wake_armed ? 1u : 0u) + (ring->direct.poll_armed ? 1u : 0u);
 }
 
 void iocph__uring_thread_main(void *arg)
@@ -666,6 +712,7 @@ void iocph__uring_thread_main(void *arg)
     ring->setup_status = iocph__uring_ring_setup(ring);
     if (ring->setup_status == IOCPH_OK) {
         arm_wake(ring);
+        iocph__uring_direct_setup(ring);
     } else if (ring->uring_ready) {
         io_uring_queue_exit(&ring->uring);
         ring->uring_ready = false;
@@ -683,27 +730,41 @@ void iocph__uring_thread_main(void *arg)
         take_submits(ring);
         apply_cancels(ring);
         flush_batch(ring);
-        if (atomic_load(&ring->stop) && idle(ring)) {
+        if (atomic_load(&ring->stop) && idle(ring) && iocph__uring_direct_close(ring)) {
             break;
         }
         if (!ring->wake_armed) {
             arm_wake(ring);
         }
+        if (ring->direct.ready && !ring->direct.poll_armed) {
+            arm_direct_poll(ring);
+        }
+        /* Backstop: SQEs a holder held back on the direct ring and has not released yet (it may
+         * have blocked: the timed sleep brings us here within IOCPH__URING_TIMED_SLEEP_NS). */
+        iocph__uring_direct_flush(ring);
         enter(ring);
     }
-    /* Take the eventfd read back before closing the ring: ring teardown is asynchronous in the
-     * kernel, and a read it completed late would write into wake_value after port_free. */
-    if (ring->wake_armed) {
-        struct io_uring_sqe *sqe = get_sqe(ring);
-        io_uring_prep_cancel64(sqe, IOCPH__URING_TAG_WAKE, 0);
-        io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE);
-        while (ring->kernel_inflight > 0) {
-            io_uring_submit_and_wait(&ring->uring, 1);
-            reap(ring);
+    /* Take the eventfd read (and the direct ring's poll) back before closing the ring: ring
+     * teardown is asynchronous in the kernel, and a read it completed late would write into
+     * wake_value after port_free. */
+    static const uint64_t armed_tags[] = {IOCPH__URING_TAG_WAKE, IOCPH__URING_TAG_DIRECT};
+    bool armed[] = {ring->wake_armed, ring->direct.poll_armed};
+    for (int i = 0; i < 2; i++) {
+        if (armed[i]) {
+            struct io_uring_sqe *sqe = get_sqe(ring);
+            io_uring_prep_cancel64(sqe, armed_tags[i], 0);
+            io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE);
         }
+    }
+    while (ring->kernel_inflight > 0) {
+        io_uring_submit_and_wait(&ring->uring, 1);
+        reap(ring);
     }
     io_uring_queue_exit(&ring->uring);
     ring->uring_ready = false;
+    if (ring->direct.ready) {
+        io_uring_queue_exit(&ring->direct.uring); /* closed and empty (iocph__uring_direct_close) */
+    }
     iocph__uring_current = NULL;
 }
 

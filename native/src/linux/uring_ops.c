@@ -2,8 +2,9 @@
  * uring_ops.c - starting, posting and cancelling, as called from any thread.
  *
  * Nothing here touches a ring from another thread: work is queued to the ring thread that owns
- * the handle (uring_queue.c) and everything else happens there (uring_loop.c). The one shortcut:
- * a file op started on the ring's own thread (by its callback) is prepared in place.
+ * the handle (uring_queue.c) and everything else happens there (uring_loop.c). Two shortcuts: a
+ * file op started on the ring's own thread (by its callback) is prepared in place, and an
+ * unbuffered read or write started on any other thread goes into the direct ring (uring_direct.c).
  */
 #include "uring_internal.h"
 
@@ -42,6 +43,9 @@ int32_t iocph__uring_op_submit(iocph__op *op)
      * and cancels the op itself. */
     atomic_fetch_add(&hd->ops, 1);
     iocph__uring_ring *ring = iocph__uring_ring_of(op->handle);
+    if (iocph__uring_current != ring && iocph__uring_direct_submit(ring, op)) {
+        return IOCPH_OK; /* an unbuffered read or write: straight into the direct ring */
+    }
     if (file_op && iocph__uring_current == ring) {
         iocph__uring_prep_file_op(ring, op); /* from this ring's callback: into the SQ now */
     } else {

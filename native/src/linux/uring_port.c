@@ -34,6 +34,7 @@ static void free_rings(iocph__uring_port *up)
         free(ring->cancels);
         iocph__sem_destroy(&ring->ready);
         iocph__mutex_destroy(&ring->exit_lock);
+        iocph__mutex_destroy(&ring->direct.lock);
     }
     free(up->rings);
     free(up);
@@ -86,6 +87,7 @@ static int32_t uring_port_start(iocph__port *port)
         ring->wake_fd = -1;
         iocph__sem_init(&ring->ready, 0);
         iocph__mutex_init(&ring->exit_lock);
+        iocph__mutex_init(&ring->direct.lock);
     }
     port->backend_data = up;
     for (uint32_t i = 0; i < up->ring_count; i++) {

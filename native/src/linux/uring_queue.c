@@ -51,22 +51,29 @@ void iocph__uring_push_op(iocph__uring_ring *ring, iocph__op *op)
  * So: asleep without a timeout -> wake it now (it then re-sleeps with one while we hold); asleep
  * with a timeout -> owe the wake-up to the release (or the timeout bounds the wait, should the
  * holder block first); awake -> it re-checks its stacks before it sleeps (Dekker, above). */
-static void wake_for_push(iocph__uring_ring *ring)
+bool *iocph__uring_hold(iocph__uring_ring *ring)
 {
     bool first;
     bool *owed = iocph__wake_hold(ring->port, ring->index, &first);
     if (!owed) {
-        wake_if_sleeping(ring);
-        return;
+        return NULL;
     }
     if (first) {
         atomic_fetch_add(&ring->holders, 1);
     }
-    int sleeping = atomic_load(&ring->sleeping);
-    if (sleeping == IOCPH__URING_SLEEP_TIMED) {
-        *owed = true;
-    } else if (sleeping != IOCPH__URING_AWAKE) {
+    if (atomic_load(&ring->sleeping) == IOCPH__URING_SLEEP_UNTIMED) {
         wake_if_sleeping(ring);
+    }
+    return owed;
+}
+
+static void wake_for_push(iocph__uring_ring *ring)
+{
+    bool *owed = iocph__uring_hold(ring);
+    if (!owed) {
+        wake_if_sleeping(ring);
+    } else if (atomic_load(&ring->sleeping) == IOCPH__URING_SLEEP_TIMED) {
+        *owed = true;
     }
 }
 
@@ -76,6 +83,7 @@ void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pendin
     if (up && worker < up->ring_count) {
         iocph__uring_ring *ring = &up->rings[worker];
         atomic_fetch_sub(&ring->holders, 1);
+        iocph__uring_direct_flush(ring); /* what this holder held back on the direct ring */
         if (pending) {
             wake_if_sleeping(ring);
         }

@@ -25,9 +25,8 @@ static uint32_t round_up_pow2(uint32_t v)
     return p;
 }
 
-static int create_ring(iocph__uring_ring *ring, bool compat)
+void iocph__uring_ring_sizes(iocph__port *port, uint32_t *sq_out, uint32_t *cq_out)
 {
-    iocph__port *port = ring->port;
     uint32_t sq = round_up_pow2(port->queue_depth ? port->queue_depth : 256);
     if (sq < 64) {
         sq = 64;
@@ -39,6 +38,14 @@ static int create_ring(iocph__uring_ring *ring, bool compat)
     if (cq < IOCPH__URING_MIN_CQ) {
         cq = IOCPH__URING_MIN_CQ;
     }
+    *sq_out = sq;
+    *cq_out = cq;
+}
+
+static int create_ring(iocph__uring_ring *ring, bool compat)
+{
+    uint32_t sq, cq;
+    iocph__uring_ring_sizes(ring->port, &sq, &cq);
 
     /* Richest first. COOP_TASKRUN (5.19): no IPI per completion, task work runs when this
      * thread enters the kernel; SINGLE_ISSUER (6.0): only this thread submits, which the kernel
