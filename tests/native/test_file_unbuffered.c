@@ -14,24 +14,11 @@ int main(void)
     test_path(path, sizeof path, dir, "direct.bin");
     iocph_port_t port = test_port_pull(1);
 
-    iocph_handle_t f;
-    int32_t rc = iocph_file_open(port, path,
-                                 IOCPH_FILE_READ | IOCPH_FILE_WRITE | IOCPH_FILE_CREATE |
-                                     IOCPH_FILE_UNBUFFERED,
-                                 1, &f);
-    if (rc == IOCPH_E_UNSUPPORTED) {
-        CHECK_OK(iocph_port_destroy(port));
-        test_remove_file(path);
-        test_remove_dir(dir);
-        test_skip("the temp file system does not support unbuffered I/O");
-    }
-    CHECK_OK(rc);
+    iocph_handle_t f = test_open_unbuffered_or_skip(port, path, dir, 1);
 
-    uint8_t *raw = malloc(BLOCKS * A + A);
-    uint8_t *back_raw = malloc(BLOCKS * A + A);
-    CHECK(raw && back_raw);
-    uint8_t *buf = (uint8_t *)(((uintptr_t)raw + A - 1) & ~(uintptr_t)(A - 1));
-    uint8_t *back = (uint8_t *)(((uintptr_t)back_raw + A - 1) & ~(uintptr_t)(A - 1));
+    uint8_t *raw, *back_raw;
+    uint8_t *buf = test_alloc_unbuffered(&raw, BLOCKS * A);
+    uint8_t *back = test_alloc_unbuffered(&back_raw, BLOCKS * A);
     for (uint32_t i = 0; i < BLOCKS * A; i++)
         buf[i] = (uint8_t)(i ^ (i >> 9));
 

@@ -9,21 +9,6 @@
 #define A IOCPH_UNBUFFERED_ALIGNMENT
 #define BLOCKS 64u
 
-static uint8_t *aligned(uint8_t **raw, size_t size)
-{
-    *raw = malloc(size + A);
-    CHECK(*raw != NULL);
-    return (uint8_t *)(((uintptr_t)*raw + A - 1) & ~(uintptr_t)(A - 1));
-}
-
-static int32_t open_direct(iocph_port_t port, const char *path, iocph_handle_t *f)
-{
-    return iocph_file_open(port, path,
-                           IOCPH_FILE_READ | IOCPH_FILE_WRITE | IOCPH_FILE_CREATE |
-                               IOCPH_FILE_UNBUFFERED,
-                           7, f);
-}
-
 /* Every user_data in [first, first + count) exactly once; returns how many were cancelled. */
 static uint32_t drain_once(iocph_port_t port, uint64_t first, uint32_t count, int64_t ok_result)
 {
@@ -64,19 +49,11 @@ int main(void)
     test_temp_dir(dir, sizeof dir, "direct-held");
     test_path(path, sizeof path, dir, "held.bin");
     iocph_port_t port = test_port_pull(1);
-    iocph_handle_t f;
-    int32_t rc = open_direct(port, path, &f);
-    if (rc == IOCPH_E_UNSUPPORTED) {
-        CHECK_OK(iocph_port_destroy(port));
-        test_remove_file(path);
-        test_remove_dir(dir);
-        test_skip("the temp file system does not support unbuffered I/O");
-    }
-    CHECK_OK(rc);
+    iocph_handle_t f = test_open_unbuffered_or_skip(port, path, dir, 7);
 
     uint8_t *raw, *back_raw;
-    uint8_t *buf = aligned(&raw, BLOCKS * A);
-    uint8_t *back = aligned(&back_raw, BLOCKS * A);
+    uint8_t *buf = test_alloc_unbuffered(&raw, BLOCKS * A);
+    uint8_t *back = test_alloc_unbuffered(&back_raw, BLOCKS * A);
     test_fill(buf, BLOCKS * A, 5);
 
     /* Writes under a hold, then reads under a hold: each block once, the bytes round-trip. */
@@ -112,7 +89,7 @@ int main(void)
     for (uint32_t i = 0; i < 8; i++)
         CHECK_OK(iocph_file_read(f, back + i * A, A, (uint64_t)i * A, 400 + i, &ops[i]));
     for (uint32_t i = 0; i < 8; i += 2) {
-        rc = iocph_op_cancel(f, ops[i]);
+        int32_t rc = iocph_op_cancel(f, ops[i]);
         CHECK(rc == IOCPH_OK || rc == IOCPH_E_NOTPENDING);
     }
     iocph_thread_release_wakeups();
@@ -131,7 +108,7 @@ int main(void)
     /* Shutdown of a push port while ops are still held back: the callback gets each of them
      * before the destroy returns; the release afterwards is harmless. */
     iocph_port_t push = test_port_push(1, on_batch);
-    CHECK_OK(open_direct(push, path, &f));
+    f = test_open_unbuffered_or_skip(push, path, dir, 7);
     iocph_thread_hold_wakeups();
     for (uint32_t i = 0; i < 3; i++)
         CHECK_OK(iocph_file_read(f, back + i * A, A, (uint64_t)i * A, 600 + i, NULL));

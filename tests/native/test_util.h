@@ -283,6 +283,36 @@ static inline void test_remove_dir(const char *path)
 #endif
 }
 
+/* Opens path for unbuffered reading and writing (created), or, where the temp file system can't
+ * do unbuffered I/O, destroys port, removes path and dir and ends the test as skipped. */
+static inline iocph_handle_t test_open_unbuffered_or_skip(iocph_port_t port, const char *path,
+                                                          const char *dir, uint64_t key)
+{
+    iocph_handle_t f = 0;
+    int32_t rc = iocph_file_open(port, path,
+                                 IOCPH_FILE_READ | IOCPH_FILE_WRITE | IOCPH_FILE_CREATE |
+                                     IOCPH_FILE_UNBUFFERED,
+                                 key, &f);
+    if (rc == IOCPH_E_UNSUPPORTED) {
+        CHECK_OK(iocph_port_destroy(port));
+        test_remove_file(path);
+        test_remove_dir(dir);
+        test_skip("the temp file system does not support unbuffered I/O");
+    }
+    CHECK_OK(rc);
+    return f;
+}
+
+/* size bytes aligned for unbuffered I/O; free *raw afterwards. */
+static inline uint8_t *test_alloc_unbuffered(uint8_t **raw, size_t size)
+{
+    *raw = (uint8_t *)malloc(size + IOCPH_UNBUFFERED_ALIGNMENT);
+    if (!*raw)
+        test_fail(__FILE__, __LINE__, "out of memory");
+    return (uint8_t *)(((uintptr_t)*raw + IOCPH_UNBUFFERED_ALIGNMENT - 1) &
+                       ~(uintptr_t)(IOCPH_UNBUFFERED_ALIGNMENT - 1));
+}
+
 /* Running as root (Linux) ignores file permissions. */
 static inline int test_is_root(void)
 {
