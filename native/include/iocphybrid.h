@@ -471,7 +471,11 @@ IOCPH_API int32_t iocph_socket_shutdown_send(iocph_handle_t socket);
  * iocph_thread_hold_wakeups() and iocph_thread_release_wakeups() the operations it starts are
  * queued but each worker is woken once, at the release, however many it got. Holds nest (the
  * outermost release wakes). The release must come, on the same thread: until then the held
- * operations may not start. IOCP queues to the kernel directly: both calls do nothing there.
+ * operations may not start (io_uring starts them within about a millisecond even so). On
+ * io_uring, unbuffered file reads and writes started under a hold skip the worker altogether: the
+ * holding thread submits them to the kernel itself, a few at a time and the rest at the release,
+ * and the worker only reaps their completions. IOCP queues to the kernel directly: both calls do
+ * nothing there.
  * ------------------------------------------------------------------------------------------ */
 
 IOCPH_API void iocph_thread_hold_wakeups(void);

@@ -117,12 +117,9 @@ bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op)
     return true;
 }
 
-void iocph__uring_direct_flush(iocph__uring_ring *ring)
+void iocph__uring_direct_flush_held(iocph__uring_ring *ring)
 {
     iocph__uring_direct *d = &ring->direct;
-    if (!d->ready || atomic_load(&d->unsubmitted) == 0) {
-        return;
-    }
     iocph__mutex_lock(&d->lock);
     if (!d->closed && io_uring_sq_ready(&d->uring) > 0) {
         direct_submit_all(d);

@@ -207,7 +207,14 @@ void iocph__uring_direct_setup(iocph__uring_ring *ring);
  * it instead. */
 bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op);
 /* Hands held-back SQEs to the kernel (at a release, and by the ring thread as a backstop). */
-void iocph__uring_direct_flush(iocph__uring_ring *ring);
+void iocph__uring_direct_flush_held(iocph__uring_ring *ring);
+static inline void iocph__uring_direct_flush(iocph__uring_ring *ring)
+{
+    /* Inline: the ring thread asks before every sleep, and nearly always there is nothing. */
+    if (ring->direct.ready && atomic_load_explicit(&ring->direct.unsubmitted, memory_order_relaxed)) {
+        iocph__uring_direct_flush_held(ring);
+    }
+}
 static inline bool iocph__uring_is_direct(iocph__uring_ring *ring, const iocph__op *op)
 {
     return op->backend_data == (void *)&ring->direct; /* the mark direct_submit leaves */

@@ -43,14 +43,16 @@ int32_t iocph__uring_op_submit(iocph__op *op)
      * and cancels the op itself. */
     atomic_fetch_add(&hd->ops, 1);
     iocph__uring_ring *ring = iocph__uring_ring_of(op->handle);
-    if (iocph__uring_current != ring && iocph__uring_direct_submit(ring, op)) {
-        return IOCPH_OK; /* an unbuffered read or write: straight into the direct ring */
+    if (file_op) {
+        if (iocph__uring_current == ring) {
+            iocph__uring_prep_file_op(ring, op); /* from this ring's callback: into the SQ now */
+            return IOCPH_OK;
+        }
+        if (iocph__uring_direct_submit(ring, op)) {
+            return IOCPH_OK; /* an unbuffered read or write under a hold: the direct ring */
+        }
     }
-    if (file_op && iocph__uring_current == ring) {
-        iocph__uring_prep_file_op(ring, op); /* from this ring's callback: into the SQ now */
-    } else {
-        iocph__uring_push_op(ring, op);
-    }
+    iocph__uring_push_op(ring, op);
     return IOCPH_OK;
 }
 
