@@ -57,24 +57,24 @@ void iocph__uring_direct_setup(iocph__uring_ring *ring)
     }
 }
 
+/* Under d->lock. A failed enter (-EBUSY while the kernel's CQ overflow list is full, -EINTR)
+ * leaves the SQEs queued and counted: the next submit, or the ring thread's backstop flush,
+ * sends them. */
+static void direct_submit_all(iocph__uring_direct *d)
+{
+    int ret = io_uring_submit(&d->uring);
+    atomic_store(&d->unsubmitted, ret < 0 ? io_uring_sq_ready(&d->uring) : 0);
+}
+
 /* Under d->lock: an SQE, or NULL if the kernel can't take what is queued right now. */
 static struct io_uring_sqe *direct_sqe(iocph__uring_direct *d)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&d->uring);
     if (!sqe) {
-        atomic_store(&d->unsubmitted, 0);
-        io_uring_submit(&d->uring);
+        direct_submit_all(d);
         sqe = io_uring_get_sqe(&d->uring);
     }
     return sqe;
-}
-
-/* Under d->lock. A failed enter (-EBUSY while the kernel's CQ overflow list is full, -EINTR)
- * leaves the SQEs queued: the next submit, or the ring thread's backstop flush, sends them. */
-static void direct_submit_all(iocph__uring_direct *d)
-{
-    int ret = io_uring_submit(&d->uring);
-    atomic_store(&d->unsubmitted, ret < 0 ? io_uring_sq_ready(&d->uring) : 0);
 }
 
 bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op)
