@@ -26,35 +26,21 @@
  */
 #include "uring_internal.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <string.h>
 
 void iocph__uring_direct_setup(iocph__uring_ring *ring)
 {
-    iocph__uring_direct *d = &ring->direct;
     /* Cancel-by-fd for a handle close; timed sleeps for the backstop flush (a holder that
      * blocks before its release). */
     if (ring->owner->compat || !ring->owner->features.cancel_fd || !ring->timed_sleeps) {
         return;
     }
-    uint32_t sq, cq;
-    iocph__uring_ring_sizes(ring->port, &sq, &cq);
     static const unsigned attempts[] = {IORING_SETUP_SUBMIT_ALL, 0};
-    for (size_t i = 0; i < sizeof attempts / sizeof attempts[0]; i++) {
-        struct io_uring_params params;
-        memset(&params, 0, sizeof params);
-        params.flags = attempts[i] | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
-        params.cq_entries = cq;
-        int ret = io_uring_queue_init_params(sq, &d->uring, &params);
-        if (ret == 0) {
-            d->ready = true;
-            return;
-        }
-        if (ret != -EINVAL) {
-            return; /* the stack path works without it */
-        }
-    }
+    struct io_uring_params params;
+    size_t used;
+    /* Failing is fine: every op then takes the stack. */
+    ring->direct.ready = iocph__uring_init_ring(&ring->direct.uring, ring->port, attempts,
+                                                sizeof attempts / sizeof attempts[0], &params,
+                                                &used) == 0;
 }
 
 /* Under d->lock. A failed enter (-EBUSY while the kernel's CQ overflow list is full, -EINTR)
@@ -100,12 +86,7 @@ bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op)
         iocph__mutex_unlock(&d->lock);
         return false;
     }
-    int fd = (int)op->handle->os;
-    if (op->kind == IOCPH__OP_READ) {
-        io_uring_prep_read(sqe, fd, op->buffer, op->length, op->offset);
-    } else {
-        io_uring_prep_write(sqe, fd, op->buffer, op->length, op->offset);
-    }
+    iocph__uring_prep_rw(sqe, op);
     io_uring_sqe_set_data(sqe, op);
     op->backend_data = (void *)d; /* iocph__uring_is_direct */
     atomic_fetch_add(&d->inflight, 1);
@@ -127,15 +108,19 @@ void iocph__uring_direct_flush_held(iocph__uring_ring *ring)
     iocph__mutex_unlock(&d->lock);
 }
 
-/* Ring thread: one ASYNC_CANCEL on the direct ring, its own CQE ignored. */
-static void direct_cancel(iocph__uring_ring *ring, void (*prep)(struct io_uring_sqe *, void *),
-                          void *what)
+/* Ring thread: one ASYNC_CANCEL on the direct ring, of op by user data or, without op, of
+ * everything on fd; its own CQE is ignored. */
+static void direct_cancel(iocph__uring_ring *ring, const iocph__op *op, int fd)
 {
     iocph__uring_direct *d = &ring->direct;
     iocph__mutex_lock(&d->lock);
     struct io_uring_sqe *sqe = d->closed ? NULL : direct_sqe(d);
     if (sqe) {
-        prep(sqe, what);
+        if (op) {
+            io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+        } else {
+            io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+        }
         io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE);
         atomic_fetch_add(&d->inflight, 1);
         direct_submit_all(d);
@@ -143,27 +128,19 @@ static void direct_cancel(iocph__uring_ring *ring, void (*prep)(struct io_uring_
     iocph__mutex_unlock(&d->lock);
 }
 
-static void prep_cancel_op(struct io_uring_sqe *sqe, void *op)
-{
-    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
-}
-
-static void prep_cancel_fd(struct io_uring_sqe *sqe, void *fd)
-{
-    io_uring_prep_cancel_fd(sqe, *(int *)fd, IORING_ASYNC_CANCEL_ALL);
-}
-
 void iocph__uring_direct_cancel(iocph__uring_ring *ring, iocph__op *op)
 {
     /* Queued after the op's own SQE (same SQ, in order) if that is still held back: the
      * kernel sees the op before the cancel either way. */
-    direct_cancel(ring, prep_cancel_op, op);
+    direct_cancel(ring, op, -1);
 }
 
 void iocph__uring_direct_cancel_fd(iocph__uring_ring *ring, int fd)
 {
-    if (ring->direct.ready) {
-        direct_cancel(ring, prep_cancel_fd, &fd);
+    /* Nothing in flight there (the usual close): no system call. Only the ring thread reaps, so
+     * anything this handle has on the direct ring is counted. */
+    if (ring->direct.ready && atomic_load(&ring->direct.inflight) > 0) {
+        direct_cancel(ring, NULL, fd);
     }
 }
 

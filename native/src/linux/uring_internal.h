@@ -193,6 +193,22 @@ bool *iocph__uring_hold(iocph__uring_ring *ring);
 int32_t iocph__uring_ring_setup(iocph__uring_ring *ring);
 /* The SQ and CQ sizes of a port's rings. */
 void iocph__uring_ring_sizes(iocph__port *port, uint32_t *sq, uint32_t *cq);
+/* Creates a ring of the port's sizes with the first of `attempts` (setup flags, richest first)
+ * the kernel accepts; *used = its index. A negative errno if none. */
+int iocph__uring_init_ring(struct io_uring *uring, iocph__port *port, const unsigned *attempts,
+                           size_t count, struct io_uring_params *params, size_t *used);
+
+/* The SQE of a file read or write (the main loop's and the direct ring's). On an O_APPEND file
+ * the kernel writes at the end whatever the offset. */
+static inline void iocph__uring_prep_rw(struct io_uring_sqe *sqe, const iocph__op *op)
+{
+    int fd = (int)op->handle->os;
+    if (op->kind == IOCPH__OP_READ) {
+        io_uring_prep_read(sqe, fd, op->buffer, op->length, op->offset);
+    } else {
+        io_uring_prep_write(sqe, fd, op->buffer, op->length, op->offset);
+    }
+}
 
 /* Unbuffered file reads and writes go to the kernel in chunks of at most this many per
  * io_uring_enter (why: uring_loop.c). */

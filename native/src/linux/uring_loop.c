@@ -157,11 +157,8 @@ static void prep_op(iocph__uring_ring *ring, iocph__op *op)
     struct io_uring_sqe *sqe = get_sqe(ring);
     switch (op->kind) {
     case IOCPH__OP_READ:
-        io_uring_prep_read(sqe, fd, op->buffer, op->length, op->offset);
-        break;
     case IOCPH__OP_WRITE:
-        /* On an O_APPEND file the kernel writes at the end whatever the offset. */
-        io_uring_prep_write(sqe, fd, op->buffer, op->length, op->offset);
+        iocph__uring_prep_rw(sqe, op);
         break;
     case IOCPH__OP_FLUSH:
         io_uring_prep_fsync(sqe, fd, 0);

@@ -42,10 +42,30 @@ void iocph__uring_ring_sizes(iocph__port *port, uint32_t *sq_out, uint32_t *cq_o
     *cq_out = cq;
 }
 
-static int create_ring(iocph__uring_ring *ring, bool compat)
+int iocph__uring_init_ring(struct io_uring *uring, iocph__port *port, const unsigned *attempts,
+                           size_t count, struct io_uring_params *params, size_t *used)
 {
     uint32_t sq, cq;
-    iocph__uring_ring_sizes(ring->port, &sq, &cq);
+    iocph__uring_ring_sizes(port, &sq, &cq);
+    int ret = -EINVAL;
+    for (size_t i = 0; i < count; i++) {
+        memset(params, 0, sizeof *params);
+        params->flags = attempts[i] | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+        params->cq_entries = cq;
+        ret = io_uring_queue_init_params(sq, uring, params);
+        if (ret == 0) {
+            *used = i;
+            return 0;
+        }
+        if (ret != -EINVAL) {
+            break; /* ENOMEM, EPERM (io_uring_disabled, seccomp), ENOSYS: no point retrying */
+        }
+    }
+    return ret;
+}
+
+static int create_ring(iocph__uring_ring *ring, bool compat)
+{
 
     /* Richest first. COOP_TASKRUN (5.19): no IPI per completion, task work runs when this
      * thread enters the kernel; SINGLE_ISSUER (6.0): only this thread submits, which the kernel
@@ -58,32 +78,26 @@ static int create_ring(iocph__uring_ring *ring, bool compat)
         IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
         0,
     };
-    size_t first = compat ? sizeof attempts / sizeof attempts[0] - 1 : 0;
-    int ret = -EINVAL;
-    for (size_t i = first; i < sizeof attempts / sizeof attempts[0]; i++) {
-        struct io_uring_params params;
-        memset(&params, 0, sizeof params);
-        params.flags = attempts[i] | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
-        params.cq_entries = cq;
-        ret = io_uring_queue_init_params(sq, &ring->uring, &params);
-        if (ret == 0) {
-            if (!(params.features & IORING_FEAT_NODROP)) {
-                /* Before 5.5 a full CQ dropped completions: the exactly-once rule can't hold. */
-                io_uring_queue_exit(&ring->uring);
-                return -EOPNOTSUPP;
-            }
-            ring->owner->features.setup_flags = attempts[i];
-            /* A wait with a timeout inside io_uring_enter (5.11); without it liburing would
-             * queue a timeout SQE of its own, whose CQE our reaping does not expect. The
-             * compat mode takes the fallback: untimed sleeps, wake-ups never held. */
-            ring->timed_sleeps = !compat && (params.features & IORING_FEAT_EXT_ARG) != 0;
-            return 0;
-        }
-        if (ret != -EINVAL) {
-            break; /* ENOMEM, EPERM (io_uring_disabled, seccomp), ENOSYS: no point retrying */
-        }
+    size_t count = sizeof attempts / sizeof attempts[0];
+    size_t first = compat ? count - 1 : 0;
+    struct io_uring_params params;
+    size_t used;
+    int ret = iocph__uring_init_ring(&ring->uring, ring->port, attempts + first, count - first,
+                                     &params, &used);
+    if (ret < 0) {
+        return ret;
     }
-    return ret;
+    if (!(params.features & IORING_FEAT_NODROP)) {
+        /* Before 5.5 a full CQ dropped completions: the exactly-once rule can't hold. */
+        io_uring_queue_exit(&ring->uring);
+        return -EOPNOTSUPP;
+    }
+    ring->owner->features.setup_flags = attempts[first + used];
+    /* A wait with a timeout inside io_uring_enter (5.11); without it liburing would queue a
+     * timeout SQE of its own, whose CQE our reaping does not expect. The compat mode takes the
+     * fallback: untimed sleeps, wake-ups never held. */
+    ring->timed_sleeps = !compat && (params.features & IORING_FEAT_EXT_ARG) != 0;
+    return 0;
 }
 
 static bool has_required_opcodes(struct io_uring *uring)
