@@ -25,6 +25,7 @@ static thread_start *thread_start_new(void (*fn)(void *), void *arg)
 void iocph__mutex_init(iocph__mutex *m) { InitializeSRWLock(m); }
 void iocph__mutex_destroy(iocph__mutex *m) { (void)m; }
 void iocph__mutex_lock(iocph__mutex *m) { AcquireSRWLockExclusive(m); }
+bool iocph__mutex_trylock(iocph__mutex *m) { return TryAcquireSRWLockExclusive(m) != 0; }
 void iocph__mutex_unlock(iocph__mutex *m) { ReleaseSRWLockExclusive(m); }
 
 void iocph__cond_init(iocph__cond *c) { InitializeConditionVariable(c); }
@@ -90,6 +91,7 @@ void iocph__spin_unlock(iocph__spin *s) { InterlockedExchange(&s->v, 0); }
 void iocph__mutex_init(iocph__mutex *m) { pthread_mutex_init(m, NULL); }
 void iocph__mutex_destroy(iocph__mutex *m) { pthread_mutex_destroy(m); }
 void iocph__mutex_lock(iocph__mutex *m) { pthread_mutex_lock(m); }
+bool iocph__mutex_trylock(iocph__mutex *m) { return pthread_mutex_trylock(m) == 0; }
 void iocph__mutex_unlock(iocph__mutex *m) { pthread_mutex_unlock(m); }
 
 void iocph__cond_init(iocph__cond *c)

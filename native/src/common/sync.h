@@ -2,6 +2,7 @@
 #ifndef IOCPH_SYNC_H
 #define IOCPH_SYNC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef _WIN32
@@ -26,6 +27,8 @@ void iocph__mutex_init(iocph__mutex *m);
 void iocph__mutex_destroy(iocph__mutex *m);
 void iocph__mutex_lock(iocph__mutex *m);
 void iocph__mutex_unlock(iocph__mutex *m);
+/* Takes m if it is free, without waiting: true if taken. */
+bool iocph__mutex_trylock(iocph__mutex *m);
 
 void iocph__cond_init(iocph__cond *c);
 void iocph__cond_destroy(iocph__cond *c);

@@ -12,9 +12,12 @@
  * their own took the same run to 0.94x (docs/benchmarks.md).
  *
  * How: a second io_uring per ring, created without SINGLE_ISSUER, whose SQ any thread fills
- * under a mutex. Its completions are still the ring thread's work: the main ring keeps a
- * POLL_ADD armed on the direct ring's fd, so a CQE there wakes the ring thread, which reaps
- * both CQs and finishes the ops exactly as its own. The direct ring is set up without
+ * under a mutex and enters outside it. Its completions are still the ring thread's work: the
+ * main ring keeps a POLL_ADD armed on the direct ring's fd, so a CQE there wakes the ring
+ * thread, which reaps both CQs and finishes the ops exactly as its own. A holder that blocks
+ * before its release can't strand what it held back: an op is held back only while a CQE is
+ * coming to wake the ring thread or the ring sleeps with a timeout (else the ring is woken),
+ * and the ring thread sends what no holder has added to for a whole sleep. The direct ring is set up without
  * COOP_TASKRUN: the kernel runs a request's completion work on the thread that submitted it, and
  * only the default notification interrupts that thread promptly when it is busy in user code.
  *
@@ -43,21 +46,53 @@ void iocph__uring_direct_setup(iocph__uring_ring *ring)
                                                 &used) == 0;
 }
 
-/* Under d->lock. A failed enter (-EBUSY while the kernel's CQ overflow list is full, -EINTR)
- * leaves the SQEs queued and counted: the next submit, or the ring thread's backstop flush,
- * sends them. */
-static void direct_submit_all(iocph__uring_direct *d)
+/* Under d->lock: makes every prepared SQE visible to the kernel (what liburing's submit does
+ * before its enter); returns how many it has not taken yet. The enter itself is made after the
+ * lock is dropped (direct_enter): it runs the device's doorbell, a VM exit that took 70 us when
+ * the host was busy, and on the way out the completions of this thread's earlier requests; a
+ * second submitter waiting on the lock through all that turned a depth-32 loop into one read at
+ * a time, each thread waking the other through the lock (traced, docs/benchmarks.md). Several
+ * threads may enter at once: the kernel takes the SQ under its own lock, each enter takes at
+ * most what is published, and one that finds the SQEs gone returns 0. */
+static unsigned direct_publish(iocph__uring_direct *d)
 {
-    int ret = io_uring_submit(&d->uring);
-    atomic_store(&d->unsubmitted, ret < 0 ? io_uring_sq_ready(&d->uring) : 0);
+    struct io_uring_sq *sq = &d->uring.sq;
+    if (sq->sqe_head != sq->sqe_tail) {
+        sq->sqe_head = sq->sqe_tail;
+        io_uring_smp_store_release(sq->ktail, sq->sqe_tail);
+    }
+    atomic_store(&d->unsubmitted, 0);
+    return sq->sqe_tail - io_uring_smp_load_acquire(sq->khead);
 }
 
-/* Under d->lock: an SQE, or NULL if the kernel can't take what is queued right now. */
-static struct io_uring_sqe *direct_sqe(iocph__uring_direct *d)
+/* Not under the lock. A failed enter leaves the SQEs published and untaken: counted back into
+ * `unsubmitted` (the next publish's enter takes them, as it takes every published SQE), so the
+ * ring thread sleeps with a timeout and its backstop (iocph__uring_direct_backstop) sends them
+ * should nobody else; it is woken for that, as no CQE may be coming. */
+static void direct_enter(iocph__uring_ring *ring, unsigned count, bool locked)
 {
+    iocph__uring_direct *d = &ring->direct;
+    if (count == 0 || io_uring_enter((unsigned)d->uring.ring_fd, count, 0, 0, NULL) >= 0) {
+        return;
+    }
+    if (!locked) {
+        iocph__mutex_lock(&d->lock);
+    }
+    atomic_store(&d->unsubmitted, atomic_load(&d->unsubmitted) + 1);
+    if (!locked) {
+        iocph__mutex_unlock(&d->lock);
+    }
+    iocph__uring_wake_if_sleeping(ring);
+}
+
+/* Under d->lock: an SQE, or NULL if the kernel can't take what is queued right now (a full SQ
+ * is entered under the lock: 256 SQEs held back, never in the measured paths). */
+static struct io_uring_sqe *direct_sqe(iocph__uring_ring *ring)
+{
+    iocph__uring_direct *d = &ring->direct;
     struct io_uring_sqe *sqe = io_uring_get_sqe(&d->uring);
     if (!sqe) {
-        direct_submit_all(d);
+        direct_enter(ring, direct_publish(d), true);
         sqe = io_uring_get_sqe(&d->uring);
     }
     return sqe;
@@ -74,14 +109,13 @@ bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op)
      * chunks and the rest at its release (iocph__uring_worker_release). Anyone else pushes: one
      * enter per op would cost it more CPU than the ring thread's batching (a C pull loop at
      * depth 32: 7.0-7.5 us per read through the stack, 8.8-11.3 us direct), for the same IOPS.
-     * The holder is counted in ring->holders like any holder, so the ring thread sleeps with a
-     * timeout and its backstop flush bounds the wait should the holder block before it
-     * releases (test_file_unbuffered_held). */
-    if (!iocph__uring_hold(ring)) {
+     * The holder is counted in ring->holders like any holder (the ring then sleeps with a
+     * timeout, and its backstop sends what a holder that blocked before its release left). */
+    if (!iocph__uring_hold_counted(ring)) {
         return false;
     }
     iocph__mutex_lock(&d->lock);
-    struct io_uring_sqe *sqe = d->closed ? NULL : direct_sqe(d);
+    struct io_uring_sqe *sqe = d->closed ? NULL : direct_sqe(ring);
     if (!sqe) {
         iocph__mutex_unlock(&d->lock);
         return false;
@@ -89,24 +123,46 @@ bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op)
     iocph__uring_prep_rw(sqe, op);
     io_uring_sqe_set_data(sqe, op);
     op->backend_data = (void *)d; /* iocph__uring_is_direct */
-    atomic_fetch_add(&d->inflight, 1);
 
-    if (atomic_fetch_add(&d->unsubmitted, 1) + 1 >= IOCPH__URING_DEVICE_CHUNK) {
-        direct_submit_all(d);
-    }
+    /* Nothing of this ring's in the kernel (submitted, CQE not reaped): no CQE is coming to wake
+     * the ring thread, so if it sleeps without a timeout it must be woken now, or a holder that
+     * blocks would leave this op unsent. Otherwise that CQE wakes it, it sees this holder (counted
+     * before it looked here) and sleeps with a timeout. After delivering completions of the
+     * direct ring the ring sleeps with a timeout anyway (uring_loop.c): the usual case, a batch
+     * of continuations of reads, needs no wake-up. */
+    uint32_t held = atomic_load(&d->unsubmitted);
+    bool kernel_idle = atomic_load(&d->inflight) == held;
+    atomic_fetch_add(&d->inflight, 1);
+    atomic_fetch_add_explicit(&d->prepared, 1, memory_order_relaxed);
+    atomic_store(&d->unsubmitted, held + 1);
+    unsigned enter = held + 1 >= IOCPH__URING_DEVICE_CHUNK ? direct_publish(d) : 0;
     iocph__mutex_unlock(&d->lock);
+
+    direct_enter(ring, enter, false);
+    if (kernel_idle && enter == 0 && atomic_load(&ring->sleeping) == IOCPH__URING_SLEEP_UNTIMED) {
+        iocph__uring_wake_if_sleeping(ring);
+    }
     return true;
 }
 
-void iocph__uring_direct_flush_held(iocph__uring_ring *ring)
+/* Sends whatever is held back or left by a failed enter; with wait false, only if the lock is free (it
+ * is taken: a submitter is at work and sends what is queued, or is about to queue more). */
+static void direct_flush(iocph__uring_ring *ring, bool wait)
 {
     iocph__uring_direct *d = &ring->direct;
-    iocph__mutex_lock(&d->lock);
-    if (!d->closed && io_uring_sq_ready(&d->uring) > 0) {
-        direct_submit_all(d);
+    if (wait) {
+        iocph__mutex_lock(&d->lock);
+    } else if (!iocph__mutex_trylock(&d->lock)) {
+        return;
     }
+    unsigned enter = d->closed ? 0 : direct_publish(d);
     iocph__mutex_unlock(&d->lock);
+    direct_enter(ring, enter, false);
 }
+
+void iocph__uring_direct_flush_held(iocph__uring_ring *ring) { direct_flush(ring, true); }
+
+void iocph__uring_direct_flush_stale(iocph__uring_ring *ring) { direct_flush(ring, false); }
 
 /* Ring thread: one ASYNC_CANCEL on the direct ring, of op by user data or, without op, of
  * everything on fd; its own CQE is ignored. */
@@ -114,7 +170,7 @@ static void direct_cancel(iocph__uring_ring *ring, const iocph__op *op, int fd)
 {
     iocph__uring_direct *d = &ring->direct;
     iocph__mutex_lock(&d->lock);
-    struct io_uring_sqe *sqe = d->closed ? NULL : direct_sqe(d);
+    struct io_uring_sqe *sqe = d->closed ? NULL : direct_sqe(ring);
     if (sqe) {
         if (op) {
             io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
@@ -123,7 +179,7 @@ static void direct_cancel(iocph__uring_ring *ring, const iocph__op *op, int fd)
         }
         io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE);
         atomic_fetch_add(&d->inflight, 1);
-        direct_submit_all(d);
+        direct_enter(ring, direct_publish(d), true);
     }
     iocph__mutex_unlock(&d->lock);
 }

@@ -104,7 +104,12 @@ typedef struct iocph__uring_direct {
     bool poll_armed;     /* ring thread only: the main ring's POLL_ADD on uring's fd */
     iocph__mutex lock;   /* the SQ and `closed` */
     _Atomic uint32_t inflight; /* SQEs submitted or prepared whose CQE was not reaped yet */
-    _Atomic uint32_t unsubmitted; /* SQEs prepared and not handed to the kernel (held back) */
+    _Atomic uint32_t unsubmitted; /* under lock: SQEs prepared and not published (held back);
+                                     +1 after a failed enter left published ones untaken */
+    _Atomic uint32_t prepared;    /* SQEs ever prepared (wraps): has a holder moved on? */
+    uint32_t prepared_at_sleep;   /* ring thread only: `prepared` when it last went to sleep */
+    bool linger;                  /* ring thread only: sleep with a timeout, completions of
+                                     direct ops were delivered since the last one expired */
 } iocph__uring_direct;
 
 typedef struct iocph__uring_ring {
@@ -188,6 +193,11 @@ void iocph__uring_wake(iocph__uring_ring *ring);
  * ring if it sleeps without a timeout, so that it sleeps with one while held (see
  * IOCPH__URING_SLEEP_*). Returns the hold's "wake-up owed at the release" flag. */
 bool *iocph__uring_hold(iocph__uring_ring *ring);
+/* The same without the wake-up: for a holder whose ops need no ring thread to start
+ * (uring_direct.c, which keeps its own guarantee that a held-back op is sent). */
+bool *iocph__uring_hold_counted(iocph__uring_ring *ring);
+/* Wakes the ring thread if it is (about to be) asleep: one eventfd write per sleep. */
+void iocph__uring_wake_if_sleeping(iocph__uring_ring *ring);
 
 /* uring_setup.c: ring creation and feature probes. */
 int32_t iocph__uring_ring_setup(iocph__uring_ring *ring);
@@ -224,11 +234,30 @@ void iocph__uring_direct_setup(iocph__uring_ring *ring);
 bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op);
 /* Hands held-back SQEs to the kernel (at a release, and by the ring thread as a backstop). */
 void iocph__uring_direct_flush_held(iocph__uring_ring *ring);
+/* SQEs on the direct ring that need an enter nobody is about to make: held back by a holder,
+ * or left by a failed enter (counted back into `unsubmitted`). The ring thread sleeps with a
+ * timeout while there are any. */
+static inline bool iocph__uring_direct_pending(iocph__uring_ring *ring)
+{
+    return ring->direct.ready && atomic_load_explicit(&ring->direct.unsubmitted, memory_order_relaxed) > 0;
+}
+/* A releasing holder: sends what is held back (its own ops and any other holder's). */
 static inline void iocph__uring_direct_flush(iocph__uring_ring *ring)
 {
-    /* Inline: the ring thread asks before every sleep, and nearly always there is nothing. */
-    if (ring->direct.ready && atomic_load_explicit(&ring->direct.unsubmitted, memory_order_relaxed)) {
+    if (iocph__uring_direct_pending(ring)) {
         iocph__uring_direct_flush_held(ring);
+    }
+}
+/* Ring thread, every loop: the backstop for a holder that blocked before its release. Sends
+ * pending SQEs only once no new one was prepared while the ring slept (a holder that is still
+ * running sends its own chunks: flushing its partial chunk would split the device's batch and
+ * contend for the lock it prepares under), and never waits for that lock. */
+void iocph__uring_direct_flush_stale(iocph__uring_ring *ring);
+static inline void iocph__uring_direct_backstop(iocph__uring_ring *ring)
+{
+    if (iocph__uring_direct_pending(ring) &&
+        atomic_load_explicit(&ring->direct.prepared, memory_order_relaxed) == ring->direct.prepared_at_sleep) {
+        iocph__uring_direct_flush_stale(ring);
     }
 }
 static inline bool iocph__uring_is_direct(iocph__uring_ring *ring, const iocph__op *op)

@@ -613,6 +613,7 @@ static void reap_cq(iocph__uring_ring *ring, struct io_uring *uring, bool direct
         io_uring_cq_advance(uring, n);
         for (unsigned i = 0; i < n; i++) {
             if (direct) {
+                ring->direct.linger = true;
                 atomic_fetch_sub(&ring->direct.inflight, 1);
             } else {
                 ring->kernel_inflight--;
@@ -665,9 +666,19 @@ static void enter(iocph__uring_ring *ring)
 {
     bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0 ||
                 (!direct_idle(ring) && io_uring_cq_ready(&ring->direct.uring) > 0);
-    int mode = ring->timed_sleeps && atomic_load(&ring->holders) > 0 ? IOCPH__URING_SLEEP_TIMED
-                                                                     : IOCPH__URING_SLEEP_UNTIMED;
+    int mode = IOCPH__URING_SLEEP_UNTIMED; /* decided only for a sleep: busy loops skip it */
     if (!busy) {
+        /* Timed while some thread holds a wake-up; while SQEs wait on the direct ring (their
+         * holder's count may be gone already, or their enter failed), for the backstop; and
+         * after completions of direct ops were delivered, because their continuations usually
+         * start the next ones at once under a hold, which would otherwise have to wake a ring
+         * asleep without a timeout (two context switches between a burst of completions and
+         * the next read, on a shared core). */
+        if (ring->timed_sleeps && (atomic_load(&ring->holders) > 0 || ring->direct.linger ||
+                                   iocph__uring_direct_pending(ring))) {
+            mode = IOCPH__URING_SLEEP_TIMED;
+        }
+        ring->direct.prepared_at_sleep = atomic_load_explicit(&ring->direct.prepared, memory_order_relaxed);
         atomic_store(&ring->sleeping, mode);
         /* Re-check after publishing `sleeping` (the producers' side is in uring_queue.c): new
          * work, or a holder that arrived while we decided on a sleep without a timeout. */
@@ -687,6 +698,9 @@ static void enter(iocph__uring_ring *ring)
         struct io_uring_cqe *cqe;
         ret = io_uring_submit_and_wait_timeout(&ring->uring, &cqe, 1, &ts, NULL);
         atomic_store(&ring->sleeping, IOCPH__URING_AWAKE);
+        if (ret == -ETIME) {
+            ring->direct.linger = false; /* a whole timeout without a CQE */
+        }
     } else {
         ret = io_uring_submit_and_wait(&ring->uring, 1);
         atomic_store(&ring->sleeping, IOCPH__URING_AWAKE);
@@ -743,7 +757,7 @@ void iocph__uring_thread_main(void *arg)
         }
         /* Backstop: SQEs a holder held back on the direct ring and has not released yet (it may
          * have blocked: the timed sleep brings us here within IOCPH__URING_TIMED_SLEEP_NS). */
-        iocph__uring_direct_flush(ring);
+        iocph__uring_direct_backstop(ring);
         enter(ring);
     }
     /* Take the eventfd read (and the direct ring's poll) back before closing the ring: ring

@@ -25,7 +25,7 @@ void iocph__uring_wake(iocph__uring_ring *ring)
     }
 }
 
-static void wake_if_sleeping(iocph__uring_ring *ring)
+void iocph__uring_wake_if_sleeping(iocph__uring_ring *ring)
 {
     if (atomic_load(&ring->sleeping) && atomic_exchange(&ring->sleeping, 0)) {
         iocph__uring_wake(ring);
@@ -47,22 +47,26 @@ void iocph__uring_push_op(iocph__uring_ring *ring, iocph__op *op)
 }
 
 /* A thread that holds its wake-ups (iocph_thread_hold_wakeups) counts itself in ring->holders
- * before it looks at `sleeping`; a ring that sees holders sleeps with a timeout (uring_loop.c).
- * So: asleep without a timeout -> wake it now (it then re-sleeps with one while we hold); asleep
- * with a timeout -> owe the wake-up to the release (or the timeout bounds the wait, should the
- * holder block first); awake -> it re-checks its stacks before it sleeps (Dekker, above). */
-bool *iocph__uring_hold(iocph__uring_ring *ring)
+ * before it looks at `sleeping`; a ring that sees holders sleeps with a timeout (uring_loop.c). */
+bool *iocph__uring_hold_counted(iocph__uring_ring *ring)
 {
     bool first;
     bool *owed = iocph__wake_hold(ring->port, ring->index, &first);
-    if (!owed) {
-        return NULL;
-    }
-    if (first) {
+    if (owed && first) {
         atomic_fetch_add(&ring->holders, 1);
     }
-    if (atomic_load(&ring->sleeping) == IOCPH__URING_SLEEP_UNTIMED) {
-        wake_if_sleeping(ring);
+    return owed;
+}
+
+/* For work the ring thread must pick up: asleep without a timeout -> wake it now (it then
+ * re-sleeps with one while we hold); asleep with a timeout -> owe the wake-up to the release (or
+ * the timeout bounds the wait, should the holder block first); awake -> it re-checks its stacks
+ * before it sleeps (Dekker, above). */
+bool *iocph__uring_hold(iocph__uring_ring *ring)
+{
+    bool *owed = iocph__uring_hold_counted(ring);
+    if (owed && atomic_load(&ring->sleeping) == IOCPH__URING_SLEEP_UNTIMED) {
+        iocph__uring_wake_if_sleeping(ring);
     }
     return owed;
 }
@@ -71,7 +75,7 @@ static void wake_for_push(iocph__uring_ring *ring)
 {
     bool *owed = iocph__uring_hold(ring);
     if (!owed) {
-        wake_if_sleeping(ring);
+        iocph__uring_wake_if_sleeping(ring);
     } else if (atomic_load(&ring->sleeping) == IOCPH__URING_SLEEP_TIMED) {
         *owed = true;
     }
@@ -85,7 +89,7 @@ void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pendin
         atomic_fetch_sub(&ring->holders, 1);
         iocph__uring_direct_flush(ring); /* what this holder held back on the direct ring */
         if (pending) {
-            wake_if_sleeping(ring);
+            iocph__uring_wake_if_sleeping(ring);
         }
     }
 }
@@ -105,7 +109,7 @@ bool iocph__uring_push_request(iocph__uring_ring *ring, iocph__uring_request *re
     } while (!atomic_compare_exchange_weak(&ring->request_stack, &head, request));
     iocph__mutex_unlock(&ring->exit_lock);
     if (iocph__uring_current != ring) {
-        wake_if_sleeping(ring);
+        iocph__uring_wake_if_sleeping(ring);
     }
     return true;
 }
