@@ -17,9 +17,10 @@
  * thread, which reaps both CQs and finishes the ops exactly as its own. A holder that blocks
  * before its release can't strand what it held back: an op is held back only while a CQE is
  * coming to wake the ring thread or the ring sleeps with a timeout (else the ring is woken),
- * and the ring thread sends what no holder has added to for a whole sleep. The direct ring is set up without
- * COOP_TASKRUN: the kernel runs a request's completion work on the thread that submitted it, and
- * only the default notification interrupts that thread promptly when it is busy in user code.
+ * and the ring thread sends what no holder has added to for a whole sleep. The direct ring is
+ * set up without COOP_TASKRUN: the kernel runs a request's completion work on the thread that
+ * submitted it, and only the default notification interrupts that thread promptly when it is
+ * busy in user code.
  *
  * Only unbuffered reads and writes come here: they go straight to the block device and are done
  * in a bounded time, so a submitting thread that exits (the kernel waits for its requests) or a
@@ -66,23 +67,16 @@ static unsigned direct_publish(iocph__uring_direct *d)
 }
 
 /* Not under the lock. A failed enter leaves the SQEs published and untaken: counted back into
- * `unsubmitted` (the next publish's enter takes them, as it takes every published SQE), so the
- * ring thread sleeps with a timeout and its backstop (iocph__uring_direct_backstop) sends them
- * should nobody else; it is woken for that, as no CQE may be coming. */
-static void direct_enter(iocph__uring_ring *ring, unsigned count, bool locked)
+ * `unsubmitted` (any count above 0 will do: the next publish's enter takes every published SQE,
+ * so one that resets the count covers them), so the ring thread sleeps with a timeout and its
+ * backstop (iocph__uring_direct_backstop) sends them should nobody else; it is woken for that,
+ * as no CQE may be coming. */
+static void direct_enter(iocph__uring_ring *ring, unsigned count)
 {
-    iocph__uring_direct *d = &ring->direct;
-    if (count == 0 || io_uring_enter((unsigned)d->uring.ring_fd, count, 0, 0, NULL) >= 0) {
-        return;
+    if (count > 0 && io_uring_enter((unsigned)ring->direct.uring.ring_fd, count, 0, 0, NULL) < 0) {
+        atomic_fetch_add(&ring->direct.unsubmitted, 1);
+        iocph__uring_wake_if_sleeping(ring);
     }
-    if (!locked) {
-        iocph__mutex_lock(&d->lock);
-    }
-    atomic_store(&d->unsubmitted, atomic_load(&d->unsubmitted) + 1);
-    if (!locked) {
-        iocph__mutex_unlock(&d->lock);
-    }
-    iocph__uring_wake_if_sleeping(ring);
 }
 
 /* Under d->lock: an SQE, or NULL if the kernel can't take what is queued right now (a full SQ
@@ -92,7 +86,7 @@ static struct io_uring_sqe *direct_sqe(iocph__uring_ring *ring)
     iocph__uring_direct *d = &ring->direct;
     struct io_uring_sqe *sqe = io_uring_get_sqe(&d->uring);
     if (!sqe) {
-        direct_enter(ring, direct_publish(d), true);
+        direct_enter(ring, direct_publish(d));
         sqe = io_uring_get_sqe(&d->uring);
     }
     return sqe;
@@ -130,39 +124,31 @@ bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op)
      * before it looked here) and sleeps with a timeout. After delivering completions of the
      * direct ring the ring sleeps with a timeout anyway (uring_loop.c): the usual case, a batch
      * of continuations of reads, needs no wake-up. */
-    uint32_t held = atomic_load(&d->unsubmitted);
-    bool kernel_idle = atomic_load(&d->inflight) == held;
-    atomic_fetch_add(&d->inflight, 1);
+    uint32_t held = atomic_fetch_add(&d->unsubmitted, 1);
+    bool kernel_idle = atomic_fetch_add(&d->inflight, 1) == held;
     atomic_fetch_add_explicit(&d->prepared, 1, memory_order_relaxed);
-    atomic_store(&d->unsubmitted, held + 1);
     unsigned enter = held + 1 >= IOCPH__URING_DEVICE_CHUNK ? direct_publish(d) : 0;
     iocph__mutex_unlock(&d->lock);
 
-    direct_enter(ring, enter, false);
+    direct_enter(ring, enter);
     if (kernel_idle && enter == 0 && atomic_load(&ring->sleeping) == IOCPH__URING_SLEEP_UNTIMED) {
         iocph__uring_wake_if_sleeping(ring);
     }
     return true;
 }
 
-/* Sends whatever is held back or left by a failed enter; with wait false, only if the lock is free (it
- * is taken: a submitter is at work and sends what is queued, or is about to queue more). */
-static void direct_flush(iocph__uring_ring *ring, bool wait)
+void iocph__uring_direct_send(iocph__uring_ring *ring, bool wait)
 {
     iocph__uring_direct *d = &ring->direct;
     if (wait) {
         iocph__mutex_lock(&d->lock);
     } else if (!iocph__mutex_trylock(&d->lock)) {
-        return;
+        return; /* a submitter is at work: it sends what is queued, or is about to queue more */
     }
     unsigned enter = d->closed ? 0 : direct_publish(d);
     iocph__mutex_unlock(&d->lock);
-    direct_enter(ring, enter, false);
+    direct_enter(ring, enter);
 }
-
-void iocph__uring_direct_flush_held(iocph__uring_ring *ring) { direct_flush(ring, true); }
-
-void iocph__uring_direct_flush_stale(iocph__uring_ring *ring) { direct_flush(ring, false); }
 
 /* Ring thread: one ASYNC_CANCEL on the direct ring, of op by user data or, without op, of
  * everything on fd; its own CQE is ignored. */
@@ -179,7 +165,7 @@ static void direct_cancel(iocph__uring_ring *ring, const iocph__op *op, int fd)
         }
         io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE);
         atomic_fetch_add(&d->inflight, 1);
-        direct_enter(ring, direct_publish(d), true);
+        direct_enter(ring, direct_publish(d));
     }
     iocph__mutex_unlock(&d->lock);
 }

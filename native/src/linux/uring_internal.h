@@ -104,8 +104,9 @@ typedef struct iocph__uring_direct {
     bool poll_armed;     /* ring thread only: the main ring's POLL_ADD on uring's fd */
     iocph__mutex lock;   /* the SQ and `closed` */
     _Atomic uint32_t inflight; /* SQEs submitted or prepared whose CQE was not reaped yet */
-    _Atomic uint32_t unsubmitted; /* under lock: SQEs prepared and not published (held back);
-                                     +1 after a failed enter left published ones untaken */
+    _Atomic uint32_t unsubmitted; /* SQEs prepared and not published (held back), +1 after a
+                                     failed enter left published ones untaken; reset to 0 by
+                                     a publish (under lock), whose enter takes them all */
     _Atomic uint32_t prepared;    /* SQEs ever prepared (wraps): has a holder moved on? */
     uint32_t prepared_at_sleep;   /* ring thread only: `prepared` when it last went to sleep */
     bool linger;                  /* ring thread only: sleep with a timeout, completions of
@@ -232,8 +233,9 @@ void iocph__uring_direct_setup(iocph__uring_ring *ring);
  * read or write and the direct ring is open, in chunks (the rest at the release); false: push
  * it instead. */
 bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op);
-/* Hands held-back SQEs to the kernel (at a release, and by the ring thread as a backstop). */
-void iocph__uring_direct_flush_held(iocph__uring_ring *ring);
+/* Hands held-back SQEs (and any a failed enter left) to the kernel: at a release (wait true),
+ * or as the ring thread's backstop (wait false: not if a submitter holds the lock). */
+void iocph__uring_direct_send(iocph__uring_ring *ring, bool wait);
 /* SQEs on the direct ring that need an enter nobody is about to make: held back by a holder,
  * or left by a failed enter (counted back into `unsubmitted`). The ring thread sleeps with a
  * timeout while there are any. */
@@ -245,19 +247,18 @@ static inline bool iocph__uring_direct_pending(iocph__uring_ring *ring)
 static inline void iocph__uring_direct_flush(iocph__uring_ring *ring)
 {
     if (iocph__uring_direct_pending(ring)) {
-        iocph__uring_direct_flush_held(ring);
+        iocph__uring_direct_send(ring, true);
     }
 }
 /* Ring thread, every loop: the backstop for a holder that blocked before its release. Sends
  * pending SQEs only once no new one was prepared while the ring slept (a holder that is still
  * running sends its own chunks: flushing its partial chunk would split the device's batch and
  * contend for the lock it prepares under), and never waits for that lock. */
-void iocph__uring_direct_flush_stale(iocph__uring_ring *ring);
 static inline void iocph__uring_direct_backstop(iocph__uring_ring *ring)
 {
     if (iocph__uring_direct_pending(ring) &&
         atomic_load_explicit(&ring->direct.prepared, memory_order_relaxed) == ring->direct.prepared_at_sleep) {
-        iocph__uring_direct_flush_stale(ring);
+        iocph__uring_direct_send(ring, false);
     }
 }
 static inline bool iocph__uring_is_direct(iocph__uring_ring *ring, const iocph__op *op)

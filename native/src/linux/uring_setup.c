@@ -66,7 +66,6 @@ int iocph__uring_init_ring(struct io_uring *uring, iocph__port *port, const unsi
 
 static int create_ring(iocph__uring_ring *ring, bool compat)
 {
-
     /* Richest first. COOP_TASKRUN (5.19): no IPI per completion, task work runs when this
      * thread enters the kernel; SINGLE_ISSUER (6.0): only this thread submits, which the kernel
      * can exploit; SUBMIT_ALL (5.18): one bad SQE does not stall the rest of a batch.
