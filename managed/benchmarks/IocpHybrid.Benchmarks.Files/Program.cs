@@ -16,6 +16,8 @@ const string Usage = """
         copy-filestream    FileStream.CopyToAsync (both streams FileOptions.Asynchronous, 1 MiB buffer)
       options: --depth N (1)  --bs BYTES (4096)  --seconds S (2)  --ops N (fixed count)  --direct
                (PortFile: O_DIRECT; RandomAccess has no unbuffered mode on Linux)  --dest PATH
+               --warmup S (0): reads run S seconds before the measured part starts
+               --drop-caches: drop the page cache (root) at the end of the warm-up
     """;
 
 var a = Args.Parse(args);
@@ -48,7 +50,7 @@ catch (Exception ex) when (ex is IOException or ArgumentException or Unauthorize
 
 namespace IocpHybrid.Benchmarks.Files
 {
-    internal sealed record Args(string? Contender, string? File, string? Dest, int Depth, int BlockSize, double Seconds, long Ops, bool Direct)
+    internal sealed record Args(string? Contender, string? File, string? Dest, int Depth, int BlockSize, double Seconds, long Ops, bool Direct, double Warmup, bool DropCaches)
     {
         public static Args Parse(string[] args)
         {
@@ -56,7 +58,9 @@ namespace IocpHybrid.Benchmarks.Files
             return new Args(Get("--contender"), Get("--file"), Get("--dest"),
                 int.Parse(Get("--depth") ?? "1"), int.Parse(Get("--bs") ?? "4096"),
                 double.Parse(Get("--seconds") ?? "2", System.Globalization.CultureInfo.InvariantCulture),
-                long.Parse(Get("--ops") ?? "0"), args.Contains("--direct"));
+                long.Parse(Get("--ops") ?? "0"), args.Contains("--direct"),
+                double.Parse(Get("--warmup") ?? "0", System.Globalization.CultureInfo.InvariantCulture),
+                args.Contains("--drop-caches"));
         }
     }
 
@@ -87,12 +91,18 @@ namespace IocpHybrid.Benchmarks.Files
     internal static class FileReads
     {
         /// <summary>Runs <c>depth</c> lanes, each awaiting one read at a time at random aligned offsets.</summary>
+        /// <remarks>The lanes read through the warm-up too; only the reads after it are counted. Why a
+        /// warm-up: a process pinned to one CPU reaches tier-1 code late (the runtime multiplies its
+        /// call-counting delay by 10 on a single processor, TC_DelaySingleProcMultiplier): profiled, the
+        /// JIT's tier-1 burst comes 2-2.5 s after the start and took a quarter of that half second's
+        /// CPU, and until then the reads run instrumented code (docs/benchmarks.md).</remarks>
         private static async Task<Result> RunLanesAsync(Args a, long length, Func<Memory<byte>, long, ValueTask<int>> read, Func<int, Memory<byte>> buffer)
         {
             long blocks = length / a.BlockSize;
             long done = 0;
+            long counted = long.MaxValue; // the count at the start of the measured part; MaxValue during the warm-up
             bool stop = false;
-            long deadline = Stopwatch.GetTimestamp() + (long)(a.Seconds * Stopwatch.Frequency);
+            long deadline = long.MaxValue;
 
             async Task Lane(int lane)
             {
@@ -108,22 +118,35 @@ namespace IocpHybrid.Benchmarks.Files
                     }
 
                     long d = Interlocked.Increment(ref done);
-                    if (a.Ops > 0 ? d >= a.Ops : ((d & 63) == 0 && Stopwatch.GetTimestamp() >= deadline))
+                    if (a.Ops > 0 ? d - Volatile.Read(ref counted) >= a.Ops : ((d & 63) == 0 && Stopwatch.GetTimestamp() >= Volatile.Read(ref deadline)))
                     {
                         Volatile.Write(ref stop, true);
                     }
                 }
             }
 
-            var meter = Meter.Start();
             var lanes = new Task[a.Depth];
             for (int i = 0; i < lanes.Length; i++)
             {
                 lanes[i] = Lane(i);
             }
 
+            if (a.Warmup > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(a.Warmup)).ConfigureAwait(false);
+            }
+
+            if (a.DropCaches)
+            {
+                // The reads of the warm-up have cached pages: the measured part starts from an empty cache.
+                File.WriteAllText("/proc/sys/vm/drop_caches", "3");
+            }
+
+            var meter = Meter.Start();
+            Volatile.Write(ref counted, Interlocked.Read(ref done));
+            Volatile.Write(ref deadline, Stopwatch.GetTimestamp() + (long)(a.Seconds * Stopwatch.Frequency));
             await Task.WhenAll(lanes).ConfigureAwait(false);
-            long ops = Interlocked.Read(ref done);
+            long ops = Interlocked.Read(ref done) - counted;
             return meter.Stop(ops, ops * a.BlockSize);
         }
 

@@ -84,8 +84,9 @@ public sealed partial class Cases
         return f;
     }
 
-    // Long enough for the managed servers' JIT to reach tier 1 on the echo loop before measuring.
-    private string EchoWarmup() => o.Quick ? "0.2" : "0.5";
+    // The same for every server, long enough for the managed ones to run tier-1 code (ManagedWarmup):
+    // with 0.5 s, profiled, the whole measured part of a C# server ran before its tier-1 burst.
+    private string EchoWarmup() => ManagedWarmup();
 
     private string ManagedExe(string project, string name) =>
         Path.Combine(p.Root, "managed", project, "bin", "Release", "net10.0", name);
