@@ -12,12 +12,13 @@ public sealed class CompletionPortOptions
     /// <summary>The backend to use. <see cref="CompletionPortBackend.Default"/> picks the platform's own.</summary>
     public CompletionPortBackend Backend { get; set; } = CompletionPortBackend.Default;
 
-    /// <summary>Worker threads that deliver completions (0 = number of processors).</summary>
+    /// <summary>Worker threads that deliver completions (0 = the number of processors the process may run on,
+    /// as <see cref="Environment.ProcessorCount"/> counts them: its affinity mask).</summary>
     public int WorkerThreads { get; set; }
 
     /// <summary>
     /// How many workers may run completion callbacks at once, as the concurrency value of
-    /// <c>CreateIoCompletionPort</c> (0 = number of processors).
+    /// <c>CreateIoCompletionPort</c> (0 = the number of processors the process may run on).
     /// </summary>
     public int Concurrency { get; set; }
 

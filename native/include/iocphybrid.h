@@ -159,10 +159,11 @@ typedef enum iocph_backend {
 typedef struct iocph_port_options {
     uint32_t size;           /* sizeof(iocph_port_options): lets the struct grow compatibly */
     int32_t backend;         /* iocph_backend */
-    uint32_t worker_threads; /* push mode: worker threads (0 = number of processors);
+    uint32_t worker_threads; /* push mode: worker threads (0 = number of processors the process
+                                may run on: its affinity mask);
                                 pull mode: threads driving the OS queue where the backend needs
                                 them (io_uring: rings), 0 = 1 */
-    uint32_t concurrency;    /* max threads running callbacks at once, 0 = processors */
+    uint32_t concurrency;    /* max threads running callbacks at once, 0 = processors (as above) */
     uint32_t queue_depth;    /* operations in flight the port is sized for (0 = 256); more are
                                 accepted, up to IOCPH_MAX_OPS, by growing the operation pool */
     uint32_t max_batch;      /* max completions per callback call (0 = 64, max 1024) */
