@@ -53,7 +53,7 @@ public sealed partial class Cases
             Extra = ["p50_us", "p99_us", "server_cpu_us_per_rt", "client_cpu_us_per_rt"],
             Note = $"Loopback, a fresh server per run on CPU 0 (taskset -c 0), the closed-loop C client bench_echo_client on CPU 1: " +
                    $"{conns} connection(s), each sends {size} B and waits for the whole echo (checked byte for byte) before the next; " +
-                   $"{EchoWarmup()} s warm-up, then {Sec(2)} s measured. server_cpu_us_per_rt = the server's utime+stime (/proc/PID/stat, all threads) " +
+                   $"{ManagedWarmup()} s warm-up, then {Sec(2)} s measured. server_cpu_us_per_rt = the server's utime+stime (/proc/PID/stat, all threads) " +
                    "per round trip: the figure to compare when client_cpu_us_per_rt shows the client saturating its core. " +
                    "C# servers: managed/samples/EchoServer (IocpHybrid) and IocpHybrid.Benchmarks.BclEchoServer (the same code on Socket); every server reads into a 64 KiB buffer per connection; " +
                    $"'inline' = CompletionPortOptions.InlineCompletions or {InlineSocketsVar}=1.",
@@ -77,16 +77,13 @@ public sealed partial class Cases
         string[] clientArgs =
         [
             "--connect", $"127.0.0.1:{s.Port}", "--conns", Inv(conns), "--size", Inv(size),
-            "--seconds", Sec(2), "--warmup", EchoWarmup(), "--server-pid", Inv(s.Pid),
+            // The managed servers' warm-up for every server, C ones too: the same measured window.
+            "--seconds", Sec(2), "--warmup", ManagedWarmup(), "--server-pid", Inv(s.Pid),
         ];
         Figures f = Runner.ParseJsonLine(Runner.Run(Path.Combine(p.NativeDir, "bench_echo_client"), clientArgs, ClientCore, timeoutSeconds: 120));
         s.Stop();
         return f;
     }
-
-    // The same for every server, long enough for the managed ones to run tier-1 code (ManagedWarmup):
-    // with 0.5 s, profiled, the whole measured part of a C# server ran before its tier-1 burst.
-    private string EchoWarmup() => ManagedWarmup();
 
     private string ManagedExe(string project, string name) =>
         Path.Combine(p.Root, "managed", project, "bin", "Release", "net10.0", name);

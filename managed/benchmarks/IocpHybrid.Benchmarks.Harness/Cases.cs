@@ -76,16 +76,19 @@ public sealed partial class Cases(Options o, Paths p)
 
             // With --drop-caches the process drops the page cache again at the end of its warm-up,
             // whose reads cached pages: the measured reads start from an empty cache.
-            string[] drop = direct ? ["--drop-caches"] : [];
-            return Files(["--contender", contender, "--file", file, "--depth", d, "--seconds", Sec(3), "--warmup", ManagedWarmup(), .. drop]);
+            return Managed(contender, direct ? ["--drop-caches"] : []);
         }
+
+        // A C# contender: the run's arguments, its warm-up and flags of its own.
+        Figures Managed(string contender, string[] flags) =>
+            Files(["--contender", contender, "--file", file, "--depth", d, "--seconds", Sec(3), "--warmup", ManagedWarmup(), .. flags]);
 
         var contenders = new List<Contender>
         {
             new("RandomAccess.ReadAsync", () => Ra("randomaccess")),
             new("RandomAccess.ReadAsync (Asynchronous)", () => Ra("randomaccess-async")),
-            new("IocpHybrid C# (thread pool)", () => Files(["--contender", "portfile", "--file", file, "--depth", d, "--seconds", Sec(3), "--warmup", ManagedWarmup(), .. dirArg])),
-            new("IocpHybrid C# (inline)", () => Files(["--contender", "portfile-inline", "--file", file, "--depth", d, "--seconds", Sec(3), "--warmup", ManagedWarmup(), .. dirArg])),
+            new("IocpHybrid C# (thread pool)", () => Managed("portfile", dirArg)),
+            new("IocpHybrid C# (inline)", () => Managed("portfile-inline", dirArg)),
             new("IocpHybrid C (pull)", () => Native("bench_file_read", ["--engine", "iocph-pull", "--file", file, "--depth", d, "--seconds", Sec(3), .. dirArg])),
             new("IocpHybrid C (push)", () => Native("bench_file_read", ["--engine", "iocph-push", "--file", file, "--depth", d, "--seconds", Sec(3), .. dirArg])),
             new("pread, 1 thread (floor, depth 1)", () => Native("bench_file_read", ["--engine", "pread", "--file", file, "--seconds", Sec(3), .. dirArg])),
