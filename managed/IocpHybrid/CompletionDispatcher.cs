@@ -21,15 +21,29 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
 {
     private const int TimeSliceMs = 15;
 
+    /// <summary>The dispatcher whose loop the current thread is running, if any.</summary>
+    [ThreadStatic]
+    private static CompletionDispatcher? t_draining;
+
     private readonly ConcurrentQueue<PortOperation> _ready = new();
     private int _scheduled;
 
     /// <summary>Queues a completed operation's continuation; the caller calls <see cref="Schedule"/> after its batch.</summary>
     internal void Enqueue(PortOperation operation) => _ready.Enqueue(operation);
 
-    /// <summary>Makes sure a work item will look at the queue.</summary>
+    /// <summary>
+    /// Makes sure a work item will look at the queue. Nothing to do on a thread that is draining this
+    /// queue: the port delivers completions to a thread that holds its wake-ups (iocph_thread_hold_wakeups,
+    /// IOCPH_PORT_DELIVER_ON_HOLDERS) inside the operations its continuations start and inside its
+    /// release, and the loop below takes what they queued before it returns.
+    /// </summary>
     internal void Schedule()
     {
+        if (t_draining == this)
+        {
+            return;
+        }
+
         if (Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
@@ -53,6 +67,7 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
 
         int start = Environment.TickCount;
         bool holding = false;
+        t_draining = this;
         try
         {
             while (true)
@@ -74,7 +89,18 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
 
                 if (!_ready.TryDequeue(out operation))
                 {
-                    return;
+                    if (!holding)
+                    {
+                        return;
+                    }
+
+                    // The release may deliver completions here (see Schedule): look again after it.
+                    holding = false;
+                    Interop.NativeMethods.iocph_thread_release_wakeups();
+                    if (!_ready.TryDequeue(out operation))
+                    {
+                        return;
+                    }
                 }
             }
         }
@@ -82,8 +108,12 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
         {
             if (holding)
             {
+                // Leaving (time slice, exception): what the release delivers needs a work item.
+                t_draining = null;
                 Interop.NativeMethods.iocph_thread_release_wakeups();
             }
+
+            t_draining = null;
         }
 
         Schedule();

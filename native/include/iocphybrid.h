@@ -169,7 +169,18 @@ typedef struct iocph_port_options {
     uint32_t max_batch;      /* max completions per callback call (0 = 64, max 1024) */
     iocph_completion_callback callback; /* NULL: pull mode (iocph_port_dequeue) */
     void *callback_context;  /* passed back to the callback */
+    uint32_t flags;          /* iocph_port_flags (0: none); a caller built against an older header
+                                that passes the size without this field gets 0 */
 } iocph_port_options;
+
+/* iocph_port_options.flags. */
+typedef enum iocph_port_flags {
+    IOCPH_PORT_FLAGS_NONE = 0,
+    /* Push mode: completions may also be delivered to the callback on a thread that holds its
+     * wake-ups (see "Held wake-ups" below), inside that thread's calls that start operations on
+     * this port and inside its release. Ignored where it does not apply (IOCP, pull mode). */
+    IOCPH_PORT_DELIVER_ON_HOLDERS = 1
+} iocph_port_flags;
 
 /* The most operations one port can have in flight at once. */
 #define IOCPH_MAX_OPS (1u << 20)
@@ -475,8 +486,14 @@ IOCPH_API int32_t iocph_socket_shutdown_send(iocph_handle_t socket);
  * operations may not start (io_uring starts them within about a millisecond even so). On
  * io_uring, unbuffered file reads and writes started under a hold skip the worker altogether: the
  * holding thread submits them to the kernel itself, a few at a time and the rest at the release,
- * and the worker only reaps their completions. IOCP queues to the kernel directly: both calls do
- * nothing there.
+ * and the worker only reaps their completions. On a port created with IOCPH_PORT_DELIVER_ON_HOLDERS
+ * the holding thread also reaps them: the completions that are ready when it enters the kernel or
+ * releases are delivered to the callback right there, on the holding thread (which must therefore
+ * be able to run the callback), and the worker is not woken for them. A thread that runs a batch
+ * of continuations and starts the next reads from them thus keeps the reads going on its own,
+ * without a hand-over per batch. Deliveries stay exactly once either way, and a holder that
+ * blocks only delays them: the worker reaps what it left within about a millisecond. IOCP queues
+ * to the kernel directly: both calls do nothing there.
  * ------------------------------------------------------------------------------------------ */
 
 IOCPH_API void iocph_thread_hold_wakeups(void);

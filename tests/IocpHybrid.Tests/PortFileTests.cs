@@ -284,7 +284,8 @@ public sealed class PortFileTests : IAsyncLifetime
     {
         // 32 closed loops of reads, each started by the previous one's continuation: on the thread
         // pool, a batch of continuations holds the port's wake-ups, which on io_uring sends these
-        // reads through the ring's direct ring (native/src/linux/uring_direct.c).
+        // reads through the ring's direct ring (native/src/linux/uring_direct.c), and the holding
+        // pool thread takes their completions itself (uring_direct_reap.c, CompletionDispatcher).
         const int a = PortFile.UnbufferedAlignment;
         const int blocks = 64;
         string path = _dir.File("chained.bin");
@@ -306,6 +307,41 @@ public sealed class PortFileTests : IAsyncLifetime
         await Task.WhenAll(Enumerable.Range(0, 32).Select(ReadLoop)).Within();
         Assert.Equal(0, _port.GetStatistics().OperationsInFlight);
     }
+
+    // Blocking waits are what this test is about (sync-over-async inside a continuation).
+#pragma warning disable xUnit1031
+    [Fact]
+    public async Task AContinuationThatBlocksOnAnUnbufferedReadDoesNotHang()
+    {
+        // The continuations run in batches that hold the port's wake-ups; on io_uring the read each
+        // one blocks on goes through the direct ring, whose completion signal is off while a holder
+        // is there, so the port's worker must still deliver it while the holder blocks.
+        const int a = PortFile.UnbufferedAlignment;
+        const int blocks = 16;
+        string path = _dir.File("blocking.bin");
+        byte[] content = TestSupport.RandomBytes(blocks * a, seed: 12);
+        File.WriteAllBytes(path, content);
+        using var file = _port.OpenFile(path, FileMode.Open, FileAccess.Read, PortFileOptions.Unbuffered);
+
+        async Task Lane(int lane)
+        {
+            Memory<byte> first = PortFile.AllocateAlignedBuffer(a);
+            Memory<byte> second = PortFile.AllocateAlignedBuffer(a);
+            for (int i = 0; i < 5; i++)
+            {
+                int block = (lane * 5 + i) % blocks;
+                Assert.Equal(a, await file.ReadAsync(first, (long)block * a));
+                Task<int> blocked = file.ReadAsync(second, (long)((block + 1) % blocks) * a).AsTask();
+                Assert.True(blocked.Wait(TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
+                Assert.Equal(a, blocked.Result);
+                Assert.True(second.Span.SequenceEqual(content.AsSpan((block + 1) % blocks * a, a)), $"block {block + 1}");
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(Lane)).Within();
+        Assert.Equal(0, _port.GetStatistics().OperationsInFlight);
+    }
+#pragma warning restore xUnit1031
 
     [Fact]
     public async Task AlreadyCancelledTokenStartsNothing()

@@ -2,6 +2,7 @@
  * the OS work; everything here is the same on every platform. */
 #include "api_shared.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,10 +85,14 @@ static void port_finalize(void *object)
 
 int32_t iocph_port_create(const iocph_port_options *options, iocph_port_t *port_out)
 {
-    if (!options || !port_out || options->size != sizeof(iocph_port_options))
+    /* The size of this header's struct, or of the one before `flags` was added (flags 0). */
+    if (!options || !port_out ||
+        (options->size != sizeof(iocph_port_options) &&
+         options->size != offsetof(iocph_port_options, flags)))
         return IOCPH_E_INVALID_ARGUMENT;
+    uint32_t flags = options->size == sizeof(iocph_port_options) ? options->flags : 0;
     if (options->max_batch > MAX_MAX_BATCH || options->queue_depth > IOCPH_MAX_OPS ||
-        options->worker_threads > MAX_WORKERS)
+        options->worker_threads > MAX_WORKERS || (flags & ~(uint32_t)IOCPH_PORT_DELIVER_ON_HOLDERS))
         return IOCPH_E_INVALID_ARGUMENT;
     *port_out = 0;
     const iocph__backend *backend;
@@ -103,6 +108,7 @@ int32_t iocph_port_create(const iocph_port_options *options, iocph_port_t *port_
     uint32_t cpus = iocph__cpu_count();
     port->callback = options->callback;
     port->callback_context = options->callback_context;
+    port->deliver_on_holders = options->callback && (flags & IOCPH_PORT_DELIVER_ON_HOLDERS);
     port->worker_threads = options->worker_threads ? options->worker_threads
                            : options->callback     ? cpus
                                                    : 1;

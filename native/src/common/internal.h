@@ -160,6 +160,7 @@ struct iocph__port {
     uint32_t max_batch;       /* resolved */
     iocph_completion_callback callback; /* NULL: pull mode */
     void *callback_context;
+    bool deliver_on_holders;  /* IOCPH_PORT_DELIVER_ON_HOLDERS, push mode only */
 
     _Atomic int state;        /* IOCPH__PORT_* */
     iocph__mutex lock;        /* handles list, drained */

@@ -19,6 +19,7 @@
 
 #include "internal.h"
 
+#include <errno.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -95,8 +96,10 @@ typedef struct iocph__uring_port iocph__uring_port;
 enum { IOCPH__URING_AWAKE = 0, IOCPH__URING_SLEEP_UNTIMED = 1, IOCPH__URING_SLEEP_TIMED = 2 };
 #define IOCPH__URING_TIMED_SLEEP_NS 1000000L
 
-/* A ring's direct ring (uring_direct.c). Any thread submits to its SQ, under `lock`; the ring
- * thread alone reaps its CQ, woken by a poll on its fd that the main ring keeps armed. */
+/* A ring's direct ring (uring_direct.c). Any thread submits to its SQ, under `lock`. The ring
+ * thread reaps its CQ, woken by a poll on its fd that the main ring keeps armed; on a port with
+ * IOCPH_PORT_DELIVER_ON_HOLDERS holders reap it too, and the CQ signals the ring's wake eventfd
+ * instead, switched off while holders are there (uring_direct_reap.c). */
 typedef struct iocph__uring_direct {
     struct io_uring uring;
     bool ready;          /* created; set before port start returns, constant until port free */
@@ -111,6 +114,8 @@ typedef struct iocph__uring_direct {
     uint32_t prepared_at_sleep;   /* ring thread only: `prepared` when it last went to sleep */
     bool linger;                  /* ring thread only: sleep with a timeout, completions of
                                      direct ops were delivered since the last one expired */
+    bool holders_reap;            /* set up for IOCPH_PORT_DELIVER_ON_HOLDERS; constant after */
+    _Atomic int cq_owner;         /* holders_reap: IOCPH__URING_CQ_* (uring_direct_reap.c) */
 } iocph__uring_direct;
 
 typedef struct iocph__uring_ring {
@@ -272,6 +277,36 @@ void iocph__uring_direct_cancel_fd(iocph__uring_ring *ring, int fd);
 /* Ring thread, before it exits: true once nothing is in flight there and no thread can submit
  * any more (they push to the stack instead); false: keep looping. */
 bool iocph__uring_direct_close(iocph__uring_ring *ring);
+
+/* uring_direct_reap.c: holders reap the direct ring (IOCPH_PORT_DELIVER_ON_HOLDERS). */
+/* Ring thread, in direct setup: makes the CQ signal the ring's wake eventfd; false: it can't,
+ * and holders won't reap (the poll on the ring's fd stays). */
+bool iocph__uring_direct_reap_setup(iocph__uring_ring *ring);
+/* A holding thread: delivers the direct ring's ready completions on this thread, unless another
+ * thread owns the CQ right now. */
+void iocph__uring_direct_reap_here(iocph__uring_ring *ring);
+/* The first holder arrives (on false) / the last one leaves (on true): the CQ's eventfd signal,
+ * switched off while holders reap it themselves. */
+void iocph__uring_direct_notify(iocph__uring_ring *ring, bool on);
+/* Who may look at the direct CQ: nobody right now, one thread (the ring thread or a holder), or
+ * nobody ever again (the ring thread is about to unmap it). */
+enum { IOCPH__URING_CQ_FREE = 0, IOCPH__URING_CQ_OWNED = 1, IOCPH__URING_CQ_GONE = 2 };
+/* Takes the CQ if it is free (always true without holders_reap, where only the ring thread
+ * reaps); own waits for it, false once it is gone; disown gives it back; close keeps it gone. */
+bool iocph__uring_direct_try_own(iocph__uring_ring *ring);
+bool iocph__uring_direct_own(iocph__uring_ring *ring);
+void iocph__uring_direct_disown(iocph__uring_ring *ring);
+void iocph__uring_direct_close_cq(iocph__uring_ring *ring);
+
+/* A negative CQE result as a portable code. io-wq reports a cancelled blocking operation as
+ * -EINTR (the worker is signalled), never for anything else, so both mean "cancelled". */
+static inline int64_t iocph__uring_map_result(int res)
+{
+    if (res == -ECANCELED || res == -EINTR) {
+        return IOCPH_E_CANCELED;
+    }
+    return iocph__map_errno(-res);
+}
 
 /* uring_handles.c */
 int32_t iocph__uring_file_open(iocph__port *port, const char *path_utf8, uint32_t flags,

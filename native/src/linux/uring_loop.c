@@ -78,15 +78,6 @@ static void finish(iocph__uring_ring *ring, iocph__op *op, int64_t result, int32
     }
 }
 
-/* A negative CQE result as a portable code. io-wq reports a cancelled blocking operation as
- * -EINTR (the worker is signalled), never for anything else, so both mean "cancelled". */
-static int64_t map_result(int res)
-{
-    if (res == -ECANCELED || res == -EINTR) {
-        return IOCPH_E_CANCELED;
-    }
-    return iocph__map_errno(-res);
-}
 
 /* ---- submission ---- */
 
@@ -305,16 +296,16 @@ static inline __attribute__((always_inline)) void complete_op(iocph__uring_ring 
                 return;
             }
             result = op->value;
-        } else if (res == 0 || (op->value > 0 && map_result(res) == IOCPH_E_CANCELED)) {
+        } else if (res == 0 || (op->value > 0 && iocph__uring_map_result(res) == IOCPH_E_CANCELED)) {
             result = op->value;
         } else {
-            result = map_result(res);
+            result = iocph__uring_map_result(res);
             os_error = -res;
         }
     } else if (res >= 0) {
         result = op->kind == IOCPH__OP_FLUSH ? 0 : res;
     } else {
-        result = map_result(res);
+        result = iocph__uring_map_result(res);
         os_error = -res;
     }
     if (lane_of(op) >= 0) {
@@ -397,11 +388,24 @@ static void cancel_done(iocph__uring_ring *ring, uint64_t user_data, int res)
     push_cancel(ring, IOCPH__URING_CANCEL_OP, op, generation, NULL, attempt + 1);
 }
 
+static void apply_cancel_op_owned(iocph__uring_ring *ring, iocph__op *op, uint32_t generation,
+                                  uint32_t attempt);
+
 static void apply_cancel_op(iocph__uring_ring *ring, iocph__op *op, uint32_t generation,
                             uint32_t attempt)
 {
-    /* Only this thread finishes this ring's ops, so an unchanged generation means the op is
-     * still ours: waiting behind a busy pipe op, or in the kernel. */
+    /* Holders may finish direct ops too (uring_direct_reap.c): not while we own the CQ. */
+    iocph__uring_direct_own(ring); /* never gone here: only this thread closes it */
+    apply_cancel_op_owned(ring, op, generation, attempt);
+    iocph__uring_direct_disown(ring);
+}
+
+static void apply_cancel_op_owned(iocph__uring_ring *ring, iocph__op *op, uint32_t generation,
+                                  uint32_t attempt)
+{
+    /* Only this thread finishes this ring's ops (or a holder, but not while we own the direct
+     * CQ), so an unchanged generation means the op is still ours: waiting behind a busy pipe
+     * op, or in the kernel. */
     if (atomic_load(&op->generation) != generation || op->kind == IOCPH__OP_POST) {
         return;
     }
@@ -632,8 +636,9 @@ static bool direct_idle(iocph__uring_ring *ring)
 static void reap(iocph__uring_ring *ring)
 {
     reap_cq(ring, &ring->uring, false);
-    if (!direct_idle(ring)) {
-        reap_cq(ring, &ring->direct.uring, true);
+    if (!direct_idle(ring) && iocph__uring_direct_try_own(ring)) {
+        reap_cq(ring, &ring->direct.uring, true); /* else a holder is at it */
+        iocph__uring_direct_disown(ring);
     }
 }
 
@@ -665,7 +670,8 @@ static bool stacks_empty(iocph__uring_ring *ring)
 static void enter(iocph__uring_ring *ring)
 {
     bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0 ||
-                (!direct_idle(ring) && io_uring_cq_ready(&ring->direct.uring) > 0);
+                (!direct_idle(ring) && atomic_load(&ring->direct.cq_owner) == IOCPH__URING_CQ_FREE &&
+                 io_uring_cq_ready(&ring->direct.uring) > 0);
     int mode = IOCPH__URING_SLEEP_UNTIMED; /* decided only for a sleep: busy loops skip it */
     if (!busy) {
         /* Timed while some thread holds a wake-up; while SQEs wait on the direct ring (their
@@ -675,7 +681,8 @@ static void enter(iocph__uring_ring *ring)
          * asleep without a timeout (two context switches between a burst of completions and
          * the next read, on a shared core). */
         if (ring->timed_sleeps && (atomic_load(&ring->holders) > 0 || ring->direct.linger ||
-                                   iocph__uring_direct_pending(ring))) {
+                                   iocph__uring_direct_pending(ring) ||
+                                   (ring->direct.holders_reap && !direct_idle(ring)))) {
             mode = IOCPH__URING_SLEEP_TIMED;
         }
         ring->direct.prepared_at_sleep = atomic_load_explicit(&ring->direct.prepared, memory_order_relaxed);
@@ -752,8 +759,8 @@ void iocph__uring_thread_main(void *arg)
         if (!ring->wake_armed) {
             arm_wake(ring);
         }
-        if (ring->direct.ready && !ring->direct.poll_armed) {
-            arm_direct_poll(ring);
+        if (ring->direct.ready && !ring->direct.holders_reap && !ring->direct.poll_armed) {
+            arm_direct_poll(ring); /* (with holders_reap the CQ signals wake_fd instead) */
         }
         /* Backstop: SQEs a holder held back on the direct ring and has not released yet (it may
          * have blocked: the timed sleep brings us here within IOCPH__URING_TIMED_SLEEP_NS). */
@@ -779,6 +786,7 @@ void iocph__uring_thread_main(void *arg)
     io_uring_queue_exit(&ring->uring);
     ring->uring_ready = false;
     if (ring->direct.ready) {
+        iocph__uring_direct_close_cq(ring); /* for good: no holder looks at the CQ after this */
         io_uring_queue_exit(&ring->direct.uring); /* closed and empty (iocph__uring_direct_close) */
     }
     iocph__uring_current = NULL;

@@ -52,8 +52,8 @@ bool *iocph__uring_hold_counted(iocph__uring_ring *ring)
 {
     bool first;
     bool *owed = iocph__wake_hold(ring->port, ring->index, &first);
-    if (owed && first) {
-        atomic_fetch_add(&ring->holders, 1);
+    if (owed && first && atomic_fetch_add(&ring->holders, 1) == 0) {
+        iocph__uring_direct_notify(ring, false); /* holders reap the direct ring now */
     }
     return owed;
 }
@@ -86,8 +86,13 @@ void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pendin
     iocph__uring_port *up = iocph__uring_port_of(port);
     if (up && worker < up->ring_count) {
         iocph__uring_ring *ring = &up->rings[worker];
-        atomic_fetch_sub(&ring->holders, 1);
+        bool last = atomic_fetch_sub(&ring->holders, 1) == 1;
         iocph__uring_direct_flush(ring); /* what this holder held back on the direct ring */
+        iocph__uring_direct_reap_here(ring);
+        if (last && ring->direct.holders_reap) {
+            iocph__uring_direct_notify(ring, true);
+            iocph__uring_direct_reap_here(ring); /* what was posted while the signal was off */
+        }
         if (pending) {
             iocph__uring_wake_if_sleeping(ring);
         }
