@@ -21,9 +21,9 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
 {
     private const int TimeSliceMs = 15;
 
-    /// <summary>The dispatcher whose loop the current thread is running, if any.</summary>
+    /// <summary>The dispatcher whose loop is releasing its hold on the current thread, if any.</summary>
     [ThreadStatic]
-    private static CompletionDispatcher? t_draining;
+    private static CompletionDispatcher? t_releasing;
 
     private readonly ConcurrentQueue<PortOperation> _ready = new();
     private int _scheduled;
@@ -32,14 +32,13 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
     internal void Enqueue(PortOperation operation) => _ready.Enqueue(operation);
 
     /// <summary>
-    /// Makes sure a work item will look at the queue. Nothing to do on a thread that is draining this
-    /// queue: the port delivers completions to a thread that holds its wake-ups (iocph_thread_hold_wakeups,
-    /// IOCPH_PORT_DELIVER_ON_HOLDERS) inside the operations its continuations start and inside its
-    /// release, and the loop below takes what they queued before it returns.
+    /// Makes sure a work item will look at the queue. Nothing to do inside the loop's own release of its
+    /// hold: a reaping hold (iocph_thread_hold_wakeups_and_reap) delivers completions there, on this
+    /// thread, and the loop looks at the queue again right after it.
     /// </summary>
     internal void Schedule()
     {
-        if (t_draining == this)
+        if (t_releasing == this)
         {
             return;
         }
@@ -67,17 +66,18 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
 
         int start = Environment.TickCount;
         bool holding = false;
-        t_draining = this;
         try
         {
             while (true)
             {
                 // Several continuations in a row usually start several operations: hold the port
-                // workers' wake-ups and wake each once at the end (iocph_thread_hold_wakeups). Not
-                // for a lone continuation: there the hold would only add a wake-up.
+                // workers' wake-ups and wake each once at the end, and take the completions of the
+                // unbuffered reads they started that are ready by then (iocph_thread_hold_wakeups_and_reap:
+                // the callback only queues them here). Not for a lone continuation: there the hold would
+                // only add a wake-up.
                 if (!holding && !_ready.IsEmpty)
                 {
-                    Interop.NativeMethods.iocph_thread_hold_wakeups();
+                    Interop.NativeMethods.iocph_thread_hold_wakeups_and_reap();
                     holding = true;
                 }
 
@@ -96,7 +96,16 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
 
                     // The release may deliver completions here (see Schedule): look again after it.
                     holding = false;
-                    Interop.NativeMethods.iocph_thread_release_wakeups();
+                    t_releasing = this;
+                    try
+                    {
+                        Interop.NativeMethods.iocph_thread_release_wakeups();
+                    }
+                    finally
+                    {
+                        t_releasing = null;
+                    }
+
                     if (!_ready.TryDequeue(out operation))
                     {
                         return;
@@ -108,12 +117,9 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
         {
             if (holding)
             {
-                // Leaving (time slice, exception): what the release delivers needs a work item.
-                t_draining = null;
+                // Leaving (time slice, exception): what this release delivers is scheduled as usual.
                 Interop.NativeMethods.iocph_thread_release_wakeups();
             }
-
-            t_draining = null;
         }
 
         Schedule();

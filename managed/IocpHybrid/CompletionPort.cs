@@ -71,10 +71,6 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
         native.queue_depth = (uint)options.QueueDepth;
         native.max_batch = (uint)options.MaxBatch;
         native.callback = &OnCompletions;
-        // Without inline completions the callback only queues continuations, so a thread-pool thread
-        // that holds its wake-ups while it runs a batch of them (CompletionDispatcher) may take the
-        // completions of the reads it started itself, with no hand-over through a port worker.
-        native.flags = options.InlineCompletions ? 0 : (uint)iocph_port_flags.IOCPH_PORT_DELIVER_ON_HOLDERS;
 
         _self = GCHandle.Alloc(this, GCHandleType.Normal);
         native.callback_context = (void*)GCHandle.ToIntPtr(_self);

@@ -169,18 +169,7 @@ typedef struct iocph_port_options {
     uint32_t max_batch;      /* max completions per callback call (0 = 64, max 1024) */
     iocph_completion_callback callback; /* NULL: pull mode (iocph_port_dequeue) */
     void *callback_context;  /* passed back to the callback */
-    uint32_t flags;          /* iocph_port_flags (0: none); a caller built against an older header
-                                that passes the size without this field gets 0 */
 } iocph_port_options;
-
-/* iocph_port_options.flags. */
-typedef enum iocph_port_flags {
-    IOCPH_PORT_FLAGS_NONE = 0,
-    /* Push mode: completions may also be delivered to the callback on a thread that holds its
-     * wake-ups (see "Held wake-ups" below), inside that thread's calls that start operations on
-     * this port and inside its release. Ignored where it does not apply (IOCP, pull mode). */
-    IOCPH_PORT_DELIVER_ON_HOLDERS = 1
-} iocph_port_flags;
 
 /* The most operations one port can have in flight at once. */
 #define IOCPH_MAX_OPS (1u << 20)
@@ -486,17 +475,23 @@ IOCPH_API int32_t iocph_socket_shutdown_send(iocph_handle_t socket);
  * operations may not start (io_uring starts them within about a millisecond even so). On
  * io_uring, unbuffered file reads and writes started under a hold skip the worker altogether: the
  * holding thread submits them to the kernel itself, a few at a time and the rest at the release,
- * and the worker only reaps their completions. On a port created with IOCPH_PORT_DELIVER_ON_HOLDERS
- * the holding thread also reaps them: the completions that are ready when it enters the kernel or
- * releases are delivered to the callback right there, on the holding thread (which must therefore
- * be able to run the callback), and the worker is not woken for them. A thread that runs a batch
- * of continuations and starts the next reads from them thus keeps the reads going on its own,
- * without a hand-over per batch. Deliveries stay exactly once either way, and a holder that
- * blocks only delays them: the worker reaps what it left within about a millisecond. IOCP queues
- * to the kernel directly: both calls do nothing there.
+ * and the worker only reaps their completions. IOCP queues to the kernel directly: both calls do
+ * nothing there.
+ * iocph_thread_hold_wakeups_and_reap() holds the same way, and the thread also offers to take
+ * those completions itself: at its outermost release, the completions of such unbuffered reads
+ * and writes that are ready on the workers it held are delivered to their ports' callbacks right
+ * there, on this thread, before the release returns, and the workers are not woken for them
+ * (io_uring push-mode ports with a direct ring, whose callbacks the concurrency value does not cap;
+ * elsewhere it is iocph_thread_hold_wakeups). The callbacks must be able to run on this thread at
+ * that point, and a port's callback may then run on more threads at once than it has workers. A
+ * thread running a batch of continuations that start the next reads thus keeps
+ * them going without a hand-over per batch. Deliveries stay exactly once, and a holder that
+ * blocks before its release only delays them: the worker reaps what is left within about a
+ * millisecond.
  * ------------------------------------------------------------------------------------------ */
 
 IOCPH_API void iocph_thread_hold_wakeups(void);
+IOCPH_API void iocph_thread_hold_wakeups_and_reap(void);
 IOCPH_API void iocph_thread_release_wakeups(void);
 
 /* ---------------------------------------------------------------------------------------------

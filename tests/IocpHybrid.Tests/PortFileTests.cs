@@ -313,9 +313,10 @@ public sealed class PortFileTests : IAsyncLifetime
     [Fact]
     public async Task AContinuationThatBlocksOnAnUnbufferedReadDoesNotHang()
     {
-        // The continuations run in batches that hold the port's wake-ups; on io_uring the read each
-        // one blocks on goes through the direct ring, whose completion signal is off while a holder
-        // is there, so the port's worker must still deliver it while the holder blocks.
+        // The continuations run in batches under a reaping hold of the port's wake-ups; on io_uring
+        // the reads each one blocks on go through the direct ring, whose completion signal is off
+        // while a reaper is there, so the port's worker must still deliver them while it blocks
+        // (and the blocked thread, which would take them only at its release, must not be waited for).
         const int a = PortFile.UnbufferedAlignment;
         const int blocks = 16;
         string path = _dir.File("blocking.bin");
@@ -326,15 +327,20 @@ public sealed class PortFileTests : IAsyncLifetime
         async Task Lane(int lane)
         {
             Memory<byte> first = PortFile.AllocateAlignedBuffer(a);
-            Memory<byte> second = PortFile.AllocateAlignedBuffer(a);
+            Memory<byte>[] more = [PortFile.AllocateAlignedBuffer(a), PortFile.AllocateAlignedBuffer(a), PortFile.AllocateAlignedBuffer(a), PortFile.AllocateAlignedBuffer(a), PortFile.AllocateAlignedBuffer(a)];
             for (int i = 0; i < 5; i++)
             {
                 int block = (lane * 5 + i) % blocks;
                 Assert.Equal(a, await file.ReadAsync(first, (long)block * a));
-                Task<int> blocked = file.ReadAsync(second, (long)((block + 1) % blocks) * a).AsTask();
-                Assert.True(blocked.Wait(TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
-                Assert.Equal(a, blocked.Result);
-                Assert.True(second.Span.SequenceEqual(content.AsSpan((block + 1) % blocks * a, a)), $"block {block + 1}");
+                // Five reads, one more than the direct ring's chunk: one enter inside them, the rest at the release.
+                Task<int>[] blocked = more.Select((buffer, k) => file.ReadAsync(buffer, (long)((block + 1 + k) % blocks) * a).AsTask()).ToArray();
+                Assert.True(Task.WaitAll(blocked, TimeSpan.FromSeconds(30)), "a blocking wait inside a continuation hung");
+                for (int k = 0; k < more.Length; k++)
+                {
+                    int expected = (block + 1 + k) % blocks;
+                    Assert.Equal(a, blocked[k].Result);
+                    Assert.True(more[k].Span.SequenceEqual(content.AsSpan(expected * a, a)), $"block {expected}");
+                }
             }
         }
 

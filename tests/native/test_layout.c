@@ -57,7 +57,7 @@ int main(void)
     check("offsetof(iocph_completion, result)", (long long)offsetof(iocph_completion, result), 16LL);
     check("offsetof(iocph_completion, os_error)", (long long)offsetof(iocph_completion, os_error), 24LL);
     check("offsetof(iocph_completion, flags)", (long long)offsetof(iocph_completion, flags), 28LL);
-    check("sizeof(iocph_port_options)", (long long)sizeof(iocph_port_options), 48LL);
+    check("sizeof(iocph_port_options)", (long long)sizeof(iocph_port_options), 40LL);
     check("offsetof(iocph_port_options, size)", (long long)offsetof(iocph_port_options, size), 0LL);
     check("offsetof(iocph_port_options, backend)", (long long)offsetof(iocph_port_options, backend), 4LL);
     check("offsetof(iocph_port_options, worker_threads)", (long long)offsetof(iocph_port_options, worker_threads), 8LL);
@@ -66,7 +66,6 @@ int main(void)
     check("offsetof(iocph_port_options, max_batch)", (long long)offsetof(iocph_port_options, max_batch), 20LL);
     check("offsetof(iocph_port_options, callback)", (long long)offsetof(iocph_port_options, callback), 24LL);
     check("offsetof(iocph_port_options, callback_context)", (long long)offsetof(iocph_port_options, callback_context), 32LL);
-    check("offsetof(iocph_port_options, flags)", (long long)offsetof(iocph_port_options, flags), 40LL);
     check("sizeof(iocph_port_stats)", (long long)sizeof(iocph_port_stats), 56LL);
     check("offsetof(iocph_port_stats, size)", (long long)offsetof(iocph_port_stats, size), 0LL);
     check("offsetof(iocph_port_stats, worker_threads)", (long long)offsetof(iocph_port_stats, worker_threads), 4LL);
@@ -134,8 +133,6 @@ int main(void)
     check("IOCPH_BACKEND_DEFAULT", (long long)(IOCPH_BACKEND_DEFAULT), 0LL);
     check("IOCPH_BACKEND_IOCP", (long long)(IOCPH_BACKEND_IOCP), 1LL);
     check("IOCPH_BACKEND_IO_URING", (long long)(IOCPH_BACKEND_IO_URING), 2LL);
-    check("IOCPH_PORT_FLAGS_NONE", (long long)(IOCPH_PORT_FLAGS_NONE), 0LL);
-    check("IOCPH_PORT_DELIVER_ON_HOLDERS", (long long)(IOCPH_PORT_DELIVER_ON_HOLDERS), 1LL);
     check("IOCPH_FILE_READ", (long long)(IOCPH_FILE_READ), 1LL);
     check("IOCPH_FILE_WRITE", (long long)(IOCPH_FILE_WRITE), 2LL);
     check("IOCPH_FILE_CREATE", (long long)(IOCPH_FILE_CREATE), 4LL);

@@ -2,7 +2,6 @@
  * the OS work; everything here is the same on every platform. */
 #include "api_shared.h"
 
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,14 +84,10 @@ static void port_finalize(void *object)
 
 int32_t iocph_port_create(const iocph_port_options *options, iocph_port_t *port_out)
 {
-    /* The size of this header's struct, or of the one before `flags` was added (flags 0). */
-    if (!options || !port_out ||
-        (options->size != sizeof(iocph_port_options) &&
-         options->size != offsetof(iocph_port_options, flags)))
+    if (!options || !port_out || options->size != sizeof(iocph_port_options))
         return IOCPH_E_INVALID_ARGUMENT;
-    uint32_t flags = options->size == sizeof(iocph_port_options) ? options->flags : 0;
     if (options->max_batch > MAX_MAX_BATCH || options->queue_depth > IOCPH_MAX_OPS ||
-        options->worker_threads > MAX_WORKERS || (flags & ~(uint32_t)IOCPH_PORT_DELIVER_ON_HOLDERS))
+        options->worker_threads > MAX_WORKERS)
         return IOCPH_E_INVALID_ARGUMENT;
     *port_out = 0;
     const iocph__backend *backend;
@@ -108,7 +103,6 @@ int32_t iocph_port_create(const iocph_port_options *options, iocph_port_t *port_
     uint32_t cpus = iocph__cpu_count();
     port->callback = options->callback;
     port->callback_context = options->callback_context;
-    port->deliver_on_holders = options->callback && (flags & IOCPH_PORT_DELIVER_ON_HOLDERS);
     port->worker_threads = options->worker_threads ? options->worker_threads
                            : options->callback     ? cpus
                                                    : 1;

@@ -160,7 +160,6 @@ struct iocph__port {
     uint32_t max_batch;       /* resolved */
     iocph_completion_callback callback; /* NULL: pull mode */
     void *callback_context;
-    bool deliver_on_holders;  /* IOCPH_PORT_DELIVER_ON_HOLDERS, push mode only */
 
     _Atomic int state;        /* IOCPH__PORT_* */
     iocph__mutex lock;        /* handles list, drained */
@@ -219,7 +218,7 @@ struct iocph__backend {
     /* The end of a thread's hold on worker `worker` (hold.c): undo what the backend counted when
      * the hold began, and wake the worker if a wake-up was held back (`pending`). NULL if the
      * backend never holds wake-ups. */
-    void (*worker_release)(iocph__port *port, uint32_t worker, bool pending);
+    void (*worker_release)(iocph__port *port, uint32_t worker, bool pending, bool reaper);
     /* An immediate attempt (iocph_*_try_*): op_kind READ, SEND or RECEIVE, arguments checked.
      * IOCPH_OK with *done, IOCPH_E_WOULD_BLOCK, or an error; never waits, never completes later. */
     int32_t (*try_io)(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
@@ -278,8 +277,9 @@ void iocph__ops_done(iocph__port *port, uint32_t count);
  * NULL when the calling thread holds nothing (wake as usual); otherwise the hold's "owed" flag for
  * that worker, to set when a wake-up is really held back (the release then delivers it). *first
  * says this is the hold's first operation for the worker: the backend counts the holder then,
- * and worker_release undoes it. */
-bool *iocph__wake_hold(iocph__port *port, uint32_t worker, bool *first);
+ * and worker_release undoes it; *reaper, that the hold offered to reap
+ * (iocph_thread_hold_wakeups_and_reap; set with *first, and passed again to worker_release). */
+bool *iocph__wake_hold(iocph__port *port, uint32_t worker, bool *first, bool *reaper);
 
 /* Counts completions handed to the user by a backend's own pull-mode dequeue. */
 void iocph__note_dequeued(iocph__port *port, uint32_t count);

@@ -14,8 +14,8 @@
  * How: a second io_uring per ring, created without SINGLE_ISSUER, whose SQ any thread fills
  * under a mutex and enters outside it. Its completions are the ring thread's work: the main
  * ring keeps a POLL_ADD armed on the direct ring's fd, so a CQE there wakes the ring thread,
- * which reaps both CQs and finishes the ops exactly as its own (on a port with
- * IOCPH_PORT_DELIVER_ON_HOLDERS the holders reap them too: uring_direct_reap.c). A holder that blocks
+ * which reaps both CQs and finishes the ops exactly as its own (on a push port a reaping holder
+ * takes them too, at its release: uring_direct_reap.c). A holder that blocks
  * before its release can't strand what it held back: an op is held back only while a CQE is
  * coming to wake the ring thread or the ring sleeps with a timeout (else the ring is woken),
  * and the ring thread sends what no holder has added to for a whole sleep. The direct ring is
@@ -136,9 +136,6 @@ bool iocph__uring_direct_submit(iocph__uring_ring *ring, iocph__op *op)
     if (kernel_idle && enter == 0 && atomic_load(&ring->sleeping) == IOCPH__URING_SLEEP_UNTIMED) {
         iocph__uring_wake_if_sleeping(ring);
     }
-    /* What the enter (or an interrupt since the last one) posted: op itself may be among it, as
-     * the caller expects of any completion (it must not touch op after this). */
-    iocph__uring_direct_reap_here(ring);
     return true;
 }
 

@@ -97,9 +97,9 @@ enum { IOCPH__URING_AWAKE = 0, IOCPH__URING_SLEEP_UNTIMED = 1, IOCPH__URING_SLEE
 #define IOCPH__URING_TIMED_SLEEP_NS 1000000L
 
 /* A ring's direct ring (uring_direct.c). Any thread submits to its SQ, under `lock`. The ring
- * thread reaps its CQ, woken by a poll on its fd that the main ring keeps armed; on a port with
- * IOCPH_PORT_DELIVER_ON_HOLDERS holders reap it too, and the CQ signals the ring's wake eventfd
- * instead, switched off while holders are there (uring_direct_reap.c). */
+ * thread reaps its CQ, woken by a poll on its fd that the main ring keeps armed; on a push port
+ * reaping holders (iocph_thread_hold_wakeups_and_reap) take it too, and the CQ signals the ring's
+ * wake eventfd instead, switched off while reapers are there (uring_direct_reap.c). */
 typedef struct iocph__uring_direct {
     struct io_uring uring;
     bool ready;          /* created; set before port start returns, constant until port free */
@@ -114,8 +114,9 @@ typedef struct iocph__uring_direct {
     uint32_t prepared_at_sleep;   /* ring thread only: `prepared` when it last went to sleep */
     bool linger;                  /* ring thread only: sleep with a timeout, completions of
                                      direct ops were delivered since the last one expired */
-    bool holders_reap;            /* set up for IOCPH_PORT_DELIVER_ON_HOLDERS; constant after */
+    bool holders_reap;            /* reaping holders may take the CQ; constant after setup */
     _Atomic int cq_owner;         /* holders_reap: IOCPH__URING_CQ_* (uring_direct_reap.c) */
+    _Atomic uint32_t reapers;     /* holders_reap: holders counted as reapers right now */
 } iocph__uring_direct;
 
 typedef struct iocph__uring_ring {
@@ -278,23 +279,19 @@ void iocph__uring_direct_cancel_fd(iocph__uring_ring *ring, int fd);
  * any more (they push to the stack instead); false: keep looping. */
 bool iocph__uring_direct_close(iocph__uring_ring *ring);
 
-/* uring_direct_reap.c: holders reap the direct ring (IOCPH_PORT_DELIVER_ON_HOLDERS). */
-/* Ring thread, in direct setup: makes the CQ signal the ring's wake eventfd; false: it can't,
- * and holders won't reap (the poll on the ring's fd stays). */
+/* uring_direct_reap.c: reaping holders take the direct ring's completions. */
+/* Ring thread, in direct setup: makes the CQ signal the ring's wake eventfd where holders may
+ * reap (push mode, callback not capped); false: they won't (the poll on the ring's fd stays). */
 bool iocph__uring_direct_reap_setup(iocph__uring_ring *ring);
-/* A holding thread: delivers the direct ring's ready completions on this thread, unless another
- * thread owns the CQ right now. */
-void iocph__uring_direct_reap_here(iocph__uring_ring *ring);
-/* The first holder arrives (on false) / the last one leaves (on true): the CQ's eventfd signal,
- * switched off while holders reap it themselves. */
-void iocph__uring_direct_notify(iocph__uring_ring *ring, bool on);
+/* A reaping holder, counted before it submits (uring_queue.c) and at its release. */
+void iocph__uring_direct_reaper_arrives(iocph__uring_ring *ring);
+void iocph__uring_direct_reaper_leaves(iocph__uring_ring *ring);
 /* Who may look at the direct CQ: nobody right now, one thread (the ring thread or a holder), or
  * nobody ever again (the ring thread is about to unmap it). */
 enum { IOCPH__URING_CQ_FREE = 0, IOCPH__URING_CQ_OWNED = 1, IOCPH__URING_CQ_GONE = 2 };
-/* Takes the CQ if it is free (always true without holders_reap, where only the ring thread
- * reaps); own waits for it, false once it is gone; disown gives it back; close keeps it gone. */
+/* Ring thread: takes the CQ if it is free (always true without holders_reap, where only the
+ * ring thread reaps), gives it back; close waits for it and keeps it gone. */
 bool iocph__uring_direct_try_own(iocph__uring_ring *ring);
-bool iocph__uring_direct_own(iocph__uring_ring *ring);
 void iocph__uring_direct_disown(iocph__uring_ring *ring);
 void iocph__uring_direct_close_cq(iocph__uring_ring *ring);
 
@@ -374,7 +371,7 @@ bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t
 int32_t iocph__uring_op_submit(iocph__op *op);
 int32_t iocph__uring_op_cancel(iocph__op *op);
 int32_t iocph__uring_handle_cancel_all(iocph__handle *handle);
-void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pending);
+void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pending, bool reaper);
 int32_t iocph__uring_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
                             uint64_t offset, uint32_t *done);
 int32_t iocph__uring_port_post(iocph__port *port, iocph__op *op);

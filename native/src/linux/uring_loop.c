@@ -391,21 +391,26 @@ static void cancel_done(iocph__uring_ring *ring, uint64_t user_data, int res)
 static void apply_cancel_op_owned(iocph__uring_ring *ring, iocph__op *op, uint32_t generation,
                                   uint32_t attempt);
 
-static void apply_cancel_op(iocph__uring_ring *ring, iocph__op *op, uint32_t generation,
+/* False: a reaping holder owns the direct CQ right now (it may be finishing this very op), so
+ * the cancel is kept for the next loop; the holder is counted in ring->holders, so that loop
+ * comes within a timed sleep. */
+static bool apply_cancel_op(iocph__uring_ring *ring, iocph__op *op, uint32_t generation,
                             uint32_t attempt)
 {
-    /* Holders may finish direct ops too (uring_direct_reap.c): not while we own the CQ. */
-    iocph__uring_direct_own(ring); /* never gone here: only this thread closes it */
+    if (!iocph__uring_direct_try_own(ring)) {
+        return false;
+    }
     apply_cancel_op_owned(ring, op, generation, attempt);
     iocph__uring_direct_disown(ring);
+    return true;
 }
 
 static void apply_cancel_op_owned(iocph__uring_ring *ring, iocph__op *op, uint32_t generation,
                                   uint32_t attempt)
 {
-    /* Only this thread finishes this ring's ops (or a holder, but not while we own the direct
-     * CQ), so an unchanged generation means the op is still ours: waiting behind a busy pipe
-     * op, or in the kernel. */
+    /* Only this thread finishes this ring's ops (and a reaping holder direct ones, but not while
+     * we own the direct CQ), so an unchanged generation means the op is still ours: waiting
+     * behind a busy pipe op, or in the kernel. */
     if (atomic_load(&op->generation) != generation || op->kind == IOCPH__OP_POST) {
         return;
     }
@@ -520,15 +525,16 @@ static void take_cancels(iocph__uring_ring *ring)
 
 static void apply_cancels(iocph__uring_ring *ring)
 {
+    uint32_t kept = 0; /* those to try again next loop, moved to the front */
     for (uint32_t i = 0; i < ring->cancel_count; i++) {
         iocph__uring_cancel *c = &ring->cancels[i];
         if (c->kind == IOCPH__URING_CANCEL_ALL) {
             apply_cancel_all(ring, c->handle);
-        } else {
-            apply_cancel_op(ring, c->op, c->generation, c->attempt);
+        } else if (!apply_cancel_op(ring, c->op, c->generation, c->attempt)) {
+            ring->cancels[kept++] = *c;
         }
     }
-    ring->cancel_count = 0;
+    ring->cancel_count = kept;
 }
 
 /* The whole submit stack, in push order (each producer's order is kept). */
@@ -681,8 +687,7 @@ static void enter(iocph__uring_ring *ring)
          * asleep without a timeout (two context switches between a burst of completions and
          * the next read, on a shared core). */
         if (ring->timed_sleeps && (atomic_load(&ring->holders) > 0 || ring->direct.linger ||
-                                   iocph__uring_direct_pending(ring) ||
-                                   (ring->direct.holders_reap && !direct_idle(ring)))) {
+                                   iocph__uring_direct_pending(ring) || ring->cancel_count > 0)) {
             mode = IOCPH__URING_SLEEP_TIMED;
         }
         ring->direct.prepared_at_sleep = atomic_load_explicit(&ring->direct.prepared, memory_order_relaxed);
@@ -786,8 +791,9 @@ void iocph__uring_thread_main(void *arg)
     io_uring_queue_exit(&ring->uring);
     ring->uring_ready = false;
     if (ring->direct.ready) {
-        iocph__uring_direct_close_cq(ring); /* for good: no holder looks at the CQ after this */
-        io_uring_queue_exit(&ring->direct.uring); /* closed and empty (iocph__uring_direct_close) */
+        /* Closed and empty (iocph__uring_direct_close); unmapped with the port (uring_port.c),
+         * since a reaping holder may still switch its CQ's signal. */
+        iocph__uring_direct_close_cq(ring);
     }
     iocph__uring_current = NULL;
 }

@@ -27,6 +27,9 @@ static void free_rings(iocph__uring_port *up)
 {
     for (uint32_t i = 0; i < up->ring_count; i++) {
         iocph__uring_ring *ring = &up->rings[i];
+        if (ring->direct.ready) {
+            io_uring_queue_exit(&ring->direct.uring); /* its thread exited (and closed it) */
+        }
         if (ring->wake_fd >= 0) {
             close(ring->wake_fd);
         }

@@ -50,10 +50,13 @@ void iocph__uring_push_op(iocph__uring_ring *ring, iocph__op *op)
  * before it looks at `sleeping`; a ring that sees holders sleeps with a timeout (uring_loop.c). */
 bool *iocph__uring_hold_counted(iocph__uring_ring *ring)
 {
-    bool first;
-    bool *owed = iocph__wake_hold(ring->port, ring->index, &first);
-    if (owed && first && atomic_fetch_add(&ring->holders, 1) == 0) {
-        iocph__uring_direct_notify(ring, false); /* holders reap the direct ring now */
+    bool first, reaper;
+    bool *owed = iocph__wake_hold(ring->port, ring->index, &first, &reaper);
+    if (owed && first) {
+        atomic_fetch_add(&ring->holders, 1);
+        if (reaper) {
+            iocph__uring_direct_reaper_arrives(ring); /* a holder first (uring_direct_reap.c) */
+        }
     }
     return owed;
 }
@@ -81,18 +84,16 @@ static void wake_for_push(iocph__uring_ring *ring)
     }
 }
 
-void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pending)
+void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pending, bool reaper)
 {
     iocph__uring_port *up = iocph__uring_port_of(port);
     if (up && worker < up->ring_count) {
         iocph__uring_ring *ring = &up->rings[worker];
-        bool last = atomic_fetch_sub(&ring->holders, 1) == 1;
         iocph__uring_direct_flush(ring); /* what this holder held back on the direct ring */
-        iocph__uring_direct_reap_here(ring);
-        if (last && ring->direct.holders_reap) {
-            iocph__uring_direct_notify(ring, true);
-            iocph__uring_direct_reap_here(ring); /* what was posted while the signal was off */
+        if (reaper) {
+            iocph__uring_direct_reaper_leaves(ring); /* still a holder while it does */
         }
+        atomic_fetch_sub(&ring->holders, 1);
         if (pending) {
             iocph__uring_wake_if_sleeping(ring);
         }

@@ -35,8 +35,8 @@ public sealed unsafe class LayoutTests
     [Fact]
     public void iocph_port_options_has_the_C_layout()
     {
-        Assert.Equal(48, sizeof(iocph_port_options));
-        Assert.Equal(48, Marshal.SizeOf<iocph_port_options>());
+        Assert.Equal(40, sizeof(iocph_port_options));
+        Assert.Equal(40, Marshal.SizeOf<iocph_port_options>());
         iocph_port_options value = default;
         byte* start = (byte*)&value;
         Assert.Equal(0, (byte*)&value.size - start);
@@ -47,7 +47,6 @@ public sealed unsafe class LayoutTests
         Assert.Equal(20, (byte*)&value.max_batch - start);
         Assert.Equal(24, (byte*)&value.callback - start);
         Assert.Equal(32, (byte*)&value.callback_context - start);
-        Assert.Equal(40, (byte*)&value.flags - start);
     }
 
     [Fact]
@@ -170,14 +169,6 @@ public sealed unsafe class LayoutTests
         Assert.Equal<int>(0, (int)iocph_backend.IOCPH_BACKEND_DEFAULT);
         Assert.Equal<int>(1, (int)iocph_backend.IOCPH_BACKEND_IOCP);
         Assert.Equal<int>(2, (int)iocph_backend.IOCPH_BACKEND_IO_URING);
-    }
-
-    [Fact]
-    public void iocph_port_flags_has_the_C_values()
-    {
-        Assert.Equal(2, Enum.GetNames<iocph_port_flags>().Length);
-        Assert.Equal<int>(0, (int)iocph_port_flags.IOCPH_PORT_FLAGS_NONE);
-        Assert.Equal<int>(1, (int)iocph_port_flags.IOCPH_PORT_DELIVER_ON_HOLDERS);
     }
 
     [Fact]

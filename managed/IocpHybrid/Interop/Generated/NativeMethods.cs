@@ -137,6 +137,9 @@ public static unsafe partial class NativeMethods
     public static extern void iocph_thread_hold_wakeups();
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    public static extern void iocph_thread_hold_wakeups_and_reap();
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     public static extern void iocph_thread_release_wakeups();
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

@@ -33,7 +33,4 @@ public unsafe partial struct iocph_port_options
     public delegate* unmanaged[Cdecl]<void*, iocph_completion*, uint, void> callback;
 
     public void* callback_context;
-
-    [NativeTypeName("uint32_t")]
-    public uint flags;
 }

@@ -1,11 +1,10 @@
-/* IOCPH_PORT_DELIVER_ON_HOLDERS: the option is checked (unknown flags refused, a caller built
- * before the field existed still accepted); on a push port with it, unbuffered reads started
- * under a hold each complete exactly once with the right bytes, whether the holder releases at
- * once, keeps holding while it waits (the worker's backstop delivers), or is one of several
- * holders at once, and a cancel or a close under a hold still ends every op once. Where the
- * holder can be shown to reap (io_uring with its direct ring, on a tmpfs that answers unbuffered
- * reads at once, inside the enter), completions reach the callback on the holding thread with
- * the flag, and never without it. */
+/* Holds that reap (iocph_thread_hold_wakeups_and_reap): unbuffered reads started under one each
+ * complete exactly once with the right bytes, whether the holder releases at once, keeps holding
+ * while it waits (the worker's timed sleep delivers), or is one of several reapers at once; a
+ * cancel, a close or a destroy under such a hold still ends every op once; a callback run inside
+ * the release may hold and release again. Where the holder can be shown to reap (io_uring with
+ * its direct ring, on a tmpfs that answers unbuffered reads inside the enter), completions reach
+ * the callback on the releasing thread, and never under a plain hold. */
 #include "test_util.h"
 
 #include <stddef.h>
@@ -19,18 +18,29 @@
 static _Thread_local int t_is_holder;
 
 typedef struct tally {
-    _Atomic uint64_t delivered;
+    _Atomic uint64_t delivered; /* reads and writes */
     _Atomic uint64_t on_holder;
     _Atomic uint64_t bad;
+    _Atomic uint64_t posts_made; /* by the callback, under a hold of its own */
+    _Atomic uint64_t posts_seen;
     _Atomic uint32_t seen[BLOCKS * 4];
 } tally;
 
 static tally g_tally;
 
+/* Set by the test: the callback, when it runs on the holder, holds, posts and releases (a hold
+ * inside the release that runs it), this many times. */
+static iocph_port_t g_nest_port;
+static _Atomic uint32_t g_nest_left;
+
 static void on_batch(void *context, const iocph_completion *entries, uint32_t n)
 {
     (void)context;
     for (uint32_t i = 0; i < n; i++) {
+        if (entries[i].flags & IOCPH_COMPLETION_POSTED) {
+            atomic_fetch_add(&g_tally.posts_seen, 1);
+            continue;
+        }
         uint64_t id = entries[i].user_data;
         if (id >= BLOCKS * 4 || atomic_fetch_add(&g_tally.seen[id], 1) != 0 ||
             (entries[i].result != A && entries[i].result != IOCPH_E_CANCELED))
@@ -38,6 +48,15 @@ static void on_batch(void *context, const iocph_completion *entries, uint32_t n)
         if (t_is_holder)
             atomic_fetch_add(&g_tally.on_holder, 1);
         atomic_fetch_add(&g_tally.delivered, 1);
+    }
+    if (t_is_holder && g_nest_port && atomic_load(&g_nest_left) > 0) {
+        atomic_fetch_sub(&g_nest_left, 1);
+        iocph_thread_hold_wakeups();
+        if (iocph_port_post(g_nest_port, 1, 0, 0) != IOCPH_OK)
+            atomic_fetch_add(&g_tally.bad, 1);
+        else
+            atomic_fetch_add(&g_tally.posts_made, 1);
+        iocph_thread_release_wakeups();
     }
 }
 
@@ -54,37 +73,15 @@ static void expect_all(uint64_t first, uint32_t count)
     CHECK_EQ(atomic_load(&g_tally.delivered), count); /* nothing twice, nothing extra */
 }
 
-static iocph_port_t port_with_flags(uint32_t flags)
+static iocph_port_t push_port(void)
 {
     iocph_port_options o;
     CHECK_OK(iocph_port_options_init(&o));
     o.worker_threads = 1;
     o.callback = on_batch;
-    o.flags = flags;
     iocph_port_t port = 0;
     test_create_port(&o, &port);
     return port;
-}
-
-static void check_options(void)
-{
-    iocph_port_options o;
-    iocph_port_t port = 0;
-    CHECK_OK(iocph_port_options_init(&o));
-    CHECK_EQ(o.flags, 0);
-    o.flags = 2; /* unknown */
-    CHECK_STATUS(iocph_port_create(&o, &port), IOCPH_E_INVALID_ARGUMENT);
-    CHECK_EQ(port, 0);
-    /* Built against the header before `flags`: that size, whatever lies beyond it. */
-    o.flags = 0xFFFFFFFFu;
-    o.size = (uint32_t)offsetof(iocph_port_options, flags);
-    test_create_port(&o, &port);
-    CHECK_OK(iocph_port_destroy(port));
-    /* Accepted in pull mode, where it changes nothing. */
-    CHECK_OK(iocph_port_options_init(&o));
-    o.flags = IOCPH_PORT_DELIVER_ON_HOLDERS;
-    test_create_port(&o, &port);
-    CHECK_OK(iocph_port_destroy(port));
 }
 
 typedef struct submitter {
@@ -100,7 +97,7 @@ static void submit_held(void *arg)
 {
     submitter *s = (submitter *)arg;
     t_is_holder = 1;
-    iocph_thread_hold_wakeups();
+    iocph_thread_hold_wakeups_and_reap();
     for (uint32_t i = 0; i < PER_SUBMITTER; i++) {
         uint32_t block = s->first + i;
         CHECK_OK(iocph_file_read(s->file, s->back + (size_t)block * A, A, (uint64_t)block * A,
@@ -115,7 +112,7 @@ static void rounds(iocph_handle_t f, const uint8_t *buf, uint8_t *back)
     /* Released at once. */
     tally_reset();
     memset(back, 0, BLOCKS * A);
-    iocph_thread_hold_wakeups();
+    iocph_thread_hold_wakeups_and_reap();
     for (uint32_t i = 0; i < BLOCKS; i++)
         CHECK_OK(iocph_file_read(f, back + (size_t)i * A, A, (uint64_t)i * A, i, NULL));
     iocph_thread_release_wakeups();
@@ -126,7 +123,7 @@ static void rounds(iocph_handle_t f, const uint8_t *buf, uint8_t *back)
      * not take (its signal is off while the holder is there). */
     tally_reset();
     memset(back, 0, BLOCKS * A);
-    iocph_thread_hold_wakeups();
+    iocph_thread_hold_wakeups_and_reap();
     for (uint32_t i = 0; i < 32; i++) /* whole chunks: none is held back */
         CHECK_OK(iocph_file_read(f, back + (size_t)i * A, A, (uint64_t)i * A, i, NULL));
     expect_all(0, 32);
@@ -150,7 +147,7 @@ static void rounds(iocph_handle_t f, const uint8_t *buf, uint8_t *back)
     /* Cancels under the hold: each op ends once, done or cancelled. */
     tally_reset();
     iocph_op_t ops[16];
-    iocph_thread_hold_wakeups();
+    iocph_thread_hold_wakeups_and_reap();
     for (uint32_t i = 0; i < 16; i++)
         CHECK_OK(iocph_file_read(f, back + (size_t)i * A, A, (uint64_t)i * A, i, &ops[i]));
     for (uint32_t i = 0; i < 16; i += 2) {
@@ -163,12 +160,12 @@ static void rounds(iocph_handle_t f, const uint8_t *buf, uint8_t *back)
 
 #ifndef _WIN32
 /* Rounds of one chunk of reads from a tmpfs file (which answers an unbuffered read inside the
- * enter); returns the completions the callback got on this thread. 0 where tmpfs refuses
+ * enter), released at once; returns the completions the callback got on this thread. 0 where tmpfs refuses
  * unbuffered files (before Linux 6.6): *ran says whether it ran at all. */
-static uint64_t holder_deliveries(uint32_t flags, int *ran)
+static uint64_t holder_deliveries(int reap, int *ran)
 {
     char dir[256], path[300];
-    snprintf(dir, sizeof dir, "/dev/shm/iocph-holders-%ld-%u", (long)getpid(), flags);
+    snprintf(dir, sizeof dir, "/dev/shm/iocph-reap-%ld-%d", (long)getpid(), reap);
     *ran = 0;
     if (mkdir(dir, 0700) != 0)
         return 0;
@@ -177,7 +174,7 @@ static uint64_t holder_deliveries(uint32_t flags, int *ran)
     uint8_t *buf = test_alloc_unbuffered(&raw, 4 * A);
     test_fill(buf, 4 * A, 3);
     test_write_file(path, buf, 4 * A);
-    iocph_port_t port = port_with_flags(flags);
+    iocph_port_t port = push_port();
     iocph_handle_t f = 0;
     if (iocph_file_open(port, path, IOCPH_FILE_READ | IOCPH_FILE_UNBUFFERED, 1, &f) != IOCPH_OK) {
         CHECK_OK(iocph_port_destroy(port));
@@ -188,9 +185,14 @@ static uint64_t holder_deliveries(uint32_t flags, int *ran)
     }
     *ran = 1;
     tally_reset();
+    g_nest_port = port;
+    atomic_store(&g_nest_left, 8);
     t_is_holder = 1;
     for (uint32_t round = 0; round < 20; round++) {
-        iocph_thread_hold_wakeups();
+        if (reap)
+            iocph_thread_hold_wakeups_and_reap();
+        else
+            iocph_thread_hold_wakeups();
         for (uint32_t i = 0; i < 4; i++)
             CHECK_OK(iocph_file_read(f, buf + (size_t)i * A, A, (uint64_t)i * A, round * 4 + i,
                                      NULL));
@@ -198,9 +200,12 @@ static uint64_t holder_deliveries(uint32_t flags, int *ran)
         CHECK(test_wait_count(&g_tally.delivered, (round + 1) * 4, 10000));
     }
     t_is_holder = 0;
+    CHECK(test_wait_count(&g_tally.posts_seen, atomic_load(&g_tally.posts_made), 10000));
+    g_nest_port = 0;
     CHECK_EQ(atomic_load(&g_tally.bad), 0);
     uint64_t on_holder = atomic_load(&g_tally.on_holder);
     CHECK_OK(iocph_handle_close(f));
+    test_check_stats_idle(port);
     CHECK_OK(iocph_port_destroy(port));
     free(raw);
     test_remove_file(path);
@@ -212,12 +217,10 @@ static uint64_t holder_deliveries(uint32_t flags, int *ran)
 int main(void)
 {
     test_watchdog(60);
-    check_options();
-
     char dir[512], path[600];
     test_temp_dir(dir, sizeof dir, "holders");
     test_path(path, sizeof path, dir, "h.bin");
-    iocph_port_t port = port_with_flags(IOCPH_PORT_DELIVER_ON_HOLDERS);
+    iocph_port_t port = push_port();
     iocph_handle_t f = test_open_unbuffered_or_skip(port, path, dir, 7);
     uint8_t *raw, *back_raw;
     uint8_t *buf = test_alloc_unbuffered(&raw, BLOCKS * A);
@@ -233,7 +236,7 @@ int main(void)
 
     /* The handle closed with reads of a hold in flight: each ends once, then the port is idle. */
     tally_reset();
-    iocph_thread_hold_wakeups();
+    iocph_thread_hold_wakeups_and_reap();
     for (uint32_t i = 0; i < 12; i++)
         CHECK_OK(iocph_file_read(f, back + (size_t)i * A, A, (uint64_t)i * A, i, NULL));
     CHECK_OK(iocph_handle_close(f));
@@ -246,7 +249,7 @@ int main(void)
      * the release afterwards (the port is gone) is harmless. */
     f = test_open_unbuffered_or_skip(port, path, dir, 7);
     tally_reset();
-    iocph_thread_hold_wakeups();
+    iocph_thread_hold_wakeups_and_reap();
     for (uint32_t i = 0; i < 6; i++)
         CHECK_OK(iocph_file_read(f, back + (size_t)i * A, A, (uint64_t)i * A, i, NULL));
     CHECK_OK(iocph_port_destroy(port));
@@ -256,13 +259,13 @@ int main(void)
 
 #ifndef _WIN32
     int ran_with, ran_without;
-    uint64_t with = holder_deliveries(IOCPH_PORT_DELIVER_ON_HOLDERS, &ran_with);
+    uint64_t with = holder_deliveries(1, &ran_with);
     uint64_t without = holder_deliveries(0, &ran_without);
-    CHECK_EQ(without, 0); /* the default: the callback runs on the port's workers only */
+    CHECK_EQ(without, 0); /* a plain hold: the callback runs on the port's workers only */
     const char *compat = getenv("IOCPH_IO_URING_COMPAT");
     if (ran_with && test_is_linux() && !(compat && compat[0] == '1'))
         CHECK(with > 0);
-    printf("completions delivered on the holding thread: %llu of 80 (flag), %llu (no flag)\n",
+    printf("completions delivered on the releasing thread: %llu of 80 (reaping hold), %llu (plain)\n",
            (unsigned long long)with, (unsigned long long)without);
 #endif
 
