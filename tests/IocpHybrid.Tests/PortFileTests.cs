@@ -288,10 +288,7 @@ public sealed class PortFileTests : IAsyncLifetime
         // pool thread takes their completions itself (uring_direct_reap.c, CompletionDispatcher).
         const int a = PortFile.UnbufferedAlignment;
         const int blocks = 64;
-        string path = _dir.File("chained.bin");
-        byte[] content = TestSupport.RandomBytes(blocks * a, seed: 11);
-        File.WriteAllBytes(path, content);
-        using var file = _port.OpenFile(path, FileMode.Open, FileAccess.Read, PortFileOptions.Unbuffered);
+        using var file = OpenUnbufferedWithRandomContent("chained.bin", blocks, seed: 11, out byte[] content);
 
         async Task ReadLoop(int lane)
         {
@@ -308,6 +305,15 @@ public sealed class PortFileTests : IAsyncLifetime
         Assert.Equal(0, _port.GetStatistics().OperationsInFlight);
     }
 
+    /// <summary>A new file of <paramref name="blocks"/> unbuffered blocks of random bytes, opened unbuffered for reading.</summary>
+    private PortFile OpenUnbufferedWithRandomContent(string name, int blocks, int seed, out byte[] content)
+    {
+        string path = _dir.File(name);
+        content = TestSupport.RandomBytes(blocks * PortFile.UnbufferedAlignment, seed);
+        File.WriteAllBytes(path, content);
+        return _port.OpenFile(path, FileMode.Open, FileAccess.Read, PortFileOptions.Unbuffered);
+    }
+
     // Blocking waits are what this test is about (sync-over-async inside a continuation).
 #pragma warning disable xUnit1031
     [Fact]
@@ -319,10 +325,7 @@ public sealed class PortFileTests : IAsyncLifetime
         // (and the blocked thread, which would take them only at its release, must not be waited for).
         const int a = PortFile.UnbufferedAlignment;
         const int blocks = 16;
-        string path = _dir.File("blocking.bin");
-        byte[] content = TestSupport.RandomBytes(blocks * a, seed: 12);
-        File.WriteAllBytes(path, content);
-        using var file = _port.OpenFile(path, FileMode.Open, FileAccess.Read, PortFileOptions.Unbuffered);
+        using var file = OpenUnbufferedWithRandomContent("blocking.bin", blocks, seed: 12, out byte[] content);
 
         async Task Lane(int lane)
         {

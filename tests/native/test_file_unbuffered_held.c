@@ -120,14 +120,10 @@ int main(void)
     /* Several threads submitting under their holds at once (they share the direct ring and
      * enter it concurrently): every block once, the right bytes. */
     memset(back, 0, BLOCKS * A);
-    test_thread threads[SUBMITTERS];
     submitter subs[SUBMITTERS];
-    for (uint32_t t = 0; t < SUBMITTERS; t++) {
-        subs[t] = (submitter){f, back, t * PER_SUBMITTER};
-        test_thread_start(&threads[t], submit_held, &subs[t]);
-    }
     for (uint32_t t = 0; t < SUBMITTERS; t++)
-        test_thread_join(&threads[t]);
+        subs[t] = (submitter){f, back, t * PER_SUBMITTER};
+    test_run_threads(submit_held, subs, sizeof subs[0], SUBMITTERS);
     CHECK_EQ(drain_once(port, 700, BLOCKS, A), 0);
     CHECK(memcmp(back, buf, BLOCKS * A) == 0);
 

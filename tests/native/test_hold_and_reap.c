@@ -133,14 +133,10 @@ static void rounds(iocph_handle_t f, const uint8_t *buf, uint8_t *back)
     /* Several holders at once. */
     tally_reset();
     memset(back, 0, BLOCKS * A);
-    test_thread threads[SUBMITTERS];
     submitter subs[SUBMITTERS];
-    for (uint32_t t = 0; t < SUBMITTERS; t++) {
-        subs[t] = (submitter){f, back, t * PER_SUBMITTER};
-        test_thread_start(&threads[t], submit_held, &subs[t]);
-    }
     for (uint32_t t = 0; t < SUBMITTERS; t++)
-        test_thread_join(&threads[t]);
+        subs[t] = (submitter){f, back, t * PER_SUBMITTER};
+    test_run_threads(submit_held, subs, sizeof subs[0], SUBMITTERS);
     expect_all(0, BLOCKS);
     CHECK(memcmp(back, buf, BLOCKS * A) == 0);
 

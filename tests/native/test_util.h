@@ -200,6 +200,18 @@ static inline int test_wait_count(_Atomic uint64_t *counter, uint64_t target, ui
     return 1;
 }
 
+/* Runs fn on count threads at once, thread i on (char *)args + i * arg_size, and joins them. */
+static inline void test_run_threads(test_thread_fn fn, void *args, size_t arg_size, uint32_t count)
+{
+    test_thread threads[16];
+    if (count > 16)
+        test_fail(__FILE__, __LINE__, "test_run_threads: at most 16 threads");
+    for (uint32_t t = 0; t < count; t++)
+        test_thread_start(&threads[t], fn, (char *)args + (size_t)t * arg_size);
+    for (uint32_t t = 0; t < count; t++)
+        test_thread_join(&threads[t]);
+}
+
 /* ---- temporary files ---- */
 
 /* A fresh, empty directory for this test; *dir receives its path (no trailing separator). */
