@@ -181,8 +181,9 @@ void iocph__uring_direct_cancel(iocph__uring_ring *ring, iocph__op *op)
 
 void iocph__uring_direct_cancel_fd(iocph__uring_ring *ring, int fd)
 {
-    /* Nothing in flight there (the usual close): no system call. Only the ring thread reaps, so
-     * anything this handle has on the direct ring is counted. */
+    /* Nothing in flight there (the usual close): no system call. `inflight` drops only once a
+     * completion was delivered (by the ring thread or a reaping holder), so anything this handle
+     * has on the direct ring is counted. */
     if (ring->direct.ready && atomic_load(&ring->direct.inflight) > 0) {
         direct_cancel(ring, NULL, fd);
     }

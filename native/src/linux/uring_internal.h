@@ -106,7 +106,7 @@ typedef struct iocph__uring_direct {
     bool closed;         /* under lock: the ring thread is exiting, submitters take the stack */
     bool poll_armed;     /* ring thread only: the main ring's POLL_ADD on uring's fd */
     iocph__mutex lock;   /* the SQ and `closed` */
-    _Atomic uint32_t inflight; /* SQEs submitted or prepared whose CQE was not reaped yet */
+    _Atomic uint32_t inflight; /* SQEs submitted or prepared whose CQE was not delivered yet */
     _Atomic uint32_t unsubmitted; /* SQEs prepared and not published (held back), +1 after a
                                      failed enter left published ones untaken; reset to 0 by
                                      a publish (under lock), whose enter takes them all */
