@@ -92,10 +92,7 @@ void iocph__uring_direct_close_cq(iocph__uring_ring *ring)
 static void finish_direct(iocph__op *op, int res, iocph_completion *entry)
 {
     op->backend_data = NULL;
-    if (op->handle) {
-        atomic_fetch_sub(&((iocph__uring_handle *)op->handle->backend_data)->ops, 1);
-    }
-    iocph__op_finish(op, res >= 0 ? res : iocph__uring_map_result(res), res >= 0 ? 0 : -res, entry);
+    iocph__uring_op_done(op, res >= 0 ? res : iocph__uring_map_result(res), res >= 0 ? 0 : -res, entry);
 }
 
 /* Delivers the CQ's ready completions on this thread, unless another thread owns the CQ. */

@@ -305,6 +305,18 @@ static inline int64_t iocph__uring_map_result(int res)
     return iocph__map_errno(-res);
 }
 
+/* An op's last step on any thread that reaps it (the ring thread, or a reaping holder): the
+ * handle's count of ops in the kernel drops, and the common code fills the completion entry.
+ * After it the op (and possibly its handle) may be gone. */
+static inline void iocph__uring_op_done(iocph__op *op, int64_t result, int32_t os_error,
+                                        iocph_completion *entry)
+{
+    if (op->handle) {
+        atomic_fetch_sub(&((iocph__uring_handle *)op->handle->backend_data)->ops, 1);
+    }
+    iocph__op_finish(op, result, os_error, entry);
+}
+
 /* uring_handles.c */
 int32_t iocph__uring_file_open(iocph__port *port, const char *path_utf8, uint32_t flags,
                                intptr_t *os);

@@ -69,10 +69,7 @@ static void flush_batch(iocph__uring_ring *ring)
  * the op (and possibly its handle) may be gone: callers touch neither afterwards. */
 static void finish(iocph__uring_ring *ring, iocph__op *op, int64_t result, int32_t os_error)
 {
-    if (op->handle) {
-        atomic_fetch_sub(&((iocph__uring_handle *)op->handle->backend_data)->ops, 1);
-    }
-    iocph__op_finish(op, result, os_error, &ring->batch[ring->batch_count++]);
+    iocph__uring_op_done(op, result, os_error, &ring->batch[ring->batch_count++]);
     if (ring->batch_count == ring->port->max_batch) {
         flush_batch(ring);
     }
