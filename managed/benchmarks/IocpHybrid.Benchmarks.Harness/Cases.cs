@@ -97,8 +97,10 @@ public sealed partial class Cases(Options o, Paths p)
         return new BenchCase("2. Files", $"4 KiB random read, depth {depth}, {regime}", "ops_per_sec", true, "RandomAccess.ReadAsync", contenders)
         {
             Setup = direct ? null : () => Runner.WarmCache(file),
-            Extra = ["cpu_ns_per_op"],
+            // from_disk shows how many of a dropped-cache run's buffered reads the page cache served anyway.
+            Extra = direct ? ["cpu_ns_per_op", "from_disk"] : ["cpu_ns_per_op"],
             Note = "One core (taskset -c 1). ops_per_sec = IOPS; cpu_ns_per_op = process CPU time (all threads) per read. " +
+                   (direct ? "from_disk (C# contenders) = bytes the process fetched from storage (read_bytes, /proc/self/io) / bytes read: below 1, the page cache served the rest. " : "") +
                    $"Each C# contender reads for {ManagedWarmup()} s before its {Sec(3)} s measured (tier-1 code; RandomAccess on a dropped cache drops it again then).",
         };
     }
