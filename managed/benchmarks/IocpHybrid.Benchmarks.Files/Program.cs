@@ -66,15 +66,17 @@ namespace IocpHybrid.Benchmarks.Files
 
     /// <param name="StorageBytes">Bytes the process caused to be fetched from storage during the run
     /// (<c>read_bytes</c> of /proc/self/io): a read served by the page cache adds nothing, so
-    /// StorageBytes / Bytes is the fraction of the data that came from the disk.</param>
-    internal readonly record struct Result(long Ops, double Seconds, double CpuSeconds, long Bytes, long StorageBytes)
+    /// StorageBytes / Bytes is the fraction of the data that came from the disk (readahead counts too,
+    /// so a buffered run can show more than 1 and its cache hits are at least 1 minus it). Null where the kernel
+    /// keeps no such count: the figure is then left out rather than shown as 0 (all from the cache).</param>
+    internal readonly record struct Result(long Ops, double Seconds, double CpuSeconds, long Bytes, long? StorageBytes)
     {
         public string ToJson()
         {
             var ic = System.Globalization.CultureInfo.InvariantCulture;
             double ops = Math.Max(Ops, 1);
-            double fromDisk = Bytes > 0 ? (double)StorageBytes / Bytes : 0;
-            return string.Create(ic, $"{{\"ops\":{Ops},\"seconds\":{Seconds:F6},\"ops_per_sec\":{Ops / Seconds:F1},\"ns_per_op\":{Seconds * 1e9 / ops:F2},\"cpu_ns_per_op\":{CpuSeconds * 1e9 / ops:F2},\"mib_per_sec\":{Bytes / Seconds / 1048576.0:F1},\"from_disk\":{fromDisk:F3}}}");
+            string fromDisk = StorageBytes is long storage && Bytes > 0 ? string.Create(ic, $",\"from_disk\":{(double)storage / Bytes:F3}") : "";
+            return string.Create(ic, $"{{\"ops\":{Ops},\"seconds\":{Seconds:F6},\"ops_per_sec\":{Ops / Seconds:F1},\"ns_per_op\":{Seconds * 1e9 / ops:F2},\"cpu_ns_per_op\":{CpuSeconds * 1e9 / ops:F2},\"mib_per_sec\":{Bytes / Seconds / 1048576.0:F1}{fromDisk}}}");
         }
     }
 
@@ -83,17 +85,17 @@ namespace IocpHybrid.Benchmarks.Files
     {
         private readonly long _start;
         private readonly TimeSpan _cpu;
-        private readonly long _storage;
+        private readonly long? _storage;
 
-        private Meter(long start, TimeSpan cpu, long storage) { _start = start; _cpu = cpu; _storage = storage; }
+        private Meter(long start, TimeSpan cpu, long? storage) { _start = start; _cpu = cpu; _storage = storage; }
 
         public static Meter Start() => new(Stopwatch.GetTimestamp(), Process.GetCurrentProcess().TotalProcessorTime, StorageReadBytes());
 
         public Result Stop(long ops, long bytes) =>
             new(ops, Stopwatch.GetElapsedTime(_start).TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalSeconds, bytes, StorageReadBytes() - _storage);
 
-        /// <summary>The process's <c>read_bytes</c> from /proc/self/io (all its threads); 0 where there is none.</summary>
-        private static long StorageReadBytes()
+        /// <summary>The process's <c>read_bytes</c> from /proc/self/io (all its threads); null where there is none.</summary>
+        private static long? StorageReadBytes()
         {
             const string Key = "read_bytes:";
             try
@@ -106,14 +108,11 @@ namespace IocpHybrid.Benchmarks.Files
                     }
                 }
             }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
             }
 
-            return 0;
+            return null;
         }
     }
 
