@@ -127,16 +127,13 @@ namespace IocpHybrid.Benchmarks.Files
         private static async Task<Result> RunLanesAsync(Args a, long length, Func<Memory<byte>, long, ValueTask<int>> read, Func<int, Memory<byte>> buffer)
         {
             long blocks = length / a.BlockSize;
-            long done = 0;
-            long counted = long.MaxValue; // the count at the start of the measured part; MaxValue during the warm-up
-            bool stop = false;
-            long deadline = long.MaxValue;
+            var clock = new LaneClock(a);
 
             async Task Lane(int lane)
             {
                 Memory<byte> buf = buffer(lane);
                 var rng = new Random(lane * 7919 + 1);
-                while (!Volatile.Read(ref stop))
+                while (!clock.Stopped)
                 {
                     long offset = rng.NextInt64(blocks) * a.BlockSize;
                     int n = await read(buf, offset).ConfigureAwait(false);
@@ -145,11 +142,7 @@ namespace IocpHybrid.Benchmarks.Files
                         throw new IOException($"short read {n} at {offset}");
                     }
 
-                    long d = Interlocked.Increment(ref done);
-                    if (a.Ops > 0 ? d - Volatile.Read(ref counted) >= a.Ops : ((d & 63) == 0 && Stopwatch.GetTimestamp() >= Volatile.Read(ref deadline)))
-                    {
-                        Volatile.Write(ref stop, true);
-                    }
+                    clock.Counted();
                 }
             }
 
@@ -159,23 +152,98 @@ namespace IocpHybrid.Benchmarks.Files
                 lanes[i] = Lane(i);
             }
 
-            if (a.Warmup > 0)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(a.Warmup)).ConfigureAwait(false);
-            }
-
-            if (a.DropCaches)
-            {
-                // The reads of the warm-up have cached pages: the measured part starts from an empty cache.
-                File.WriteAllText("/proc/sys/vm/drop_caches", "3");
-            }
-
-            var meter = Meter.Start();
-            Volatile.Write(ref counted, Interlocked.Read(ref done));
-            Volatile.Write(ref deadline, Stopwatch.GetTimestamp() + (long)(a.Seconds * Stopwatch.Frequency));
             await Task.WhenAll(lanes).ConfigureAwait(false);
-            long ops = Interlocked.Read(ref done) - counted;
-            return meter.Stop(ops, ops * a.BlockSize);
+            return clock.Result();
+        }
+
+        /// <summary>
+        /// Counts the reads and moves the run from its warm-up to the measured part to the end, from
+        /// inside the lanes (every 64th read looks at the clock).
+        /// </summary>
+        /// <remarks>Why not a <c>Task.Delay</c> on the thread that starts the lanes: a read served by the
+        /// page cache completes synchronously (PortFile's try-read, a <c>preadv2</c> with RWF_NOWAIT), so a
+        /// lane can loop on the starting thread, or on the port's worker with inline completions, without
+        /// ever giving it back; the delay's continuation then never ran and the run never ended (seen
+        /// in CI: the inline contender at depth 32 on a cached file read for minutes).</remarks>
+        private sealed class LaneClock
+        {
+            private const int WarmingUp = 0, Switching = 1, Measuring = 2, Stopping = 3;
+
+            private readonly Args _a;
+            private readonly long _warmupEnd;
+            private int _phase = WarmingUp;
+            private long _done;
+            private long _counted; // the count when the measured part started
+            private long _deadline;
+            private Meter _meter;
+
+            public LaneClock(Args a)
+            {
+                _a = a;
+                _warmupEnd = Stopwatch.GetTimestamp() + (long)(a.Warmup * Stopwatch.Frequency);
+                if (a.Warmup <= 0)
+                {
+                    _phase = Switching;
+                    StartMeasuring();
+                }
+            }
+
+            public bool Stopped => Volatile.Read(ref _phase) == Stopping;
+
+            /// <summary>One read completed.</summary>
+            public void Counted()
+            {
+                long d = Interlocked.Increment(ref _done);
+                int phase = Volatile.Read(ref _phase);
+                if (phase == Measuring && _a.Ops > 0)
+                {
+                    if (d - Volatile.Read(ref _counted) >= _a.Ops)
+                    {
+                        Volatile.Write(ref _phase, Stopping);
+                    }
+
+                    return;
+                }
+
+                if ((d & 63) != 0 || phase is Switching or Stopping)
+                {
+                    return;
+                }
+
+                long now = Stopwatch.GetTimestamp();
+                if (phase == WarmingUp)
+                {
+                    if (now >= _warmupEnd && Interlocked.CompareExchange(ref _phase, Switching, WarmingUp) == WarmingUp)
+                    {
+                        StartMeasuring();
+                    }
+                }
+                else if (_a.Ops <= 0 && now >= Volatile.Read(ref _deadline))
+                {
+                    Volatile.Write(ref _phase, Stopping);
+                }
+            }
+
+            /// <summary>The figures of the measured part (call after every lane ended).</summary>
+            public Result Result()
+            {
+                long ops = Interlocked.Read(ref _done) - _counted;
+                return _meter.Stop(ops, ops * _a.BlockSize);
+            }
+
+            private void StartMeasuring()
+            {
+                if (_a.DropCaches)
+                {
+                    // The reads of the warm-up have cached pages: the measured part starts from an empty cache.
+                    File.WriteAllText("/proc/sys/vm/drop_caches", "3");
+                }
+
+                _meter = Meter.Start();
+                Volatile.Write(ref _counted, Interlocked.Read(ref _done));
+                Volatile.Write(ref _deadline, Stopwatch.GetTimestamp() + (long)(_a.Seconds * Stopwatch.Frequency));
+                Volatile.Write(ref _phase, Measuring);
+            }
         }
 
         public static async Task<Result> PortFileAsync(Args a, bool inline)
