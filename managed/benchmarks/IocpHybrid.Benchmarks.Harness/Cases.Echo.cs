@@ -51,6 +51,7 @@ public sealed partial class Cases
         return new BenchCase("1. TCP echo", $"{conns} connection{(conns == 1 ? "" : "s")} x {SizeText(size)}", "round_trips_per_sec", true, EchoBaseline, contenders)
         {
             Extra = ["p50_us", "p99_us", "server_cpu_us_per_rt", "client_cpu_us_per_rt"],
+            Repetitions = conns == 64 && size == 64 ? TargetRepetitions() : 0,
             Note = $"Loopback, a fresh server per run on CPU 0 (taskset -c 0), the closed-loop C client bench_echo_client on CPU 1: " +
                    $"{conns} connection(s), each sends {size} B and waits for the whole echo (checked byte for byte) before the next; " +
                    $"{ManagedWarmup()} s warm-up, then {Sec(2)} s measured. server_cpu_us_per_rt = the server's utime+stime (/proc/PID/stat, all threads) " +

@@ -57,6 +57,9 @@ public sealed class CaseResult
     public List<string> Extra { get; init; } = [];
     public List<ContenderResult> Contenders { get; } = [];
 
+    /// <summary>The repetitions this case ran (some cases run more or fewer than the harness's).</summary>
+    public int Repetitions { get; set; }
+
     /// <summary>A case counts as measured when every contender that was not skipped produced figures.</summary>
     public bool Ok => Contenders.Any(c => c.Runs.Count > 0) && Contenders.All(c => c.Skipped != null || (c.Error == null && c.Runs.Count > 0));
 }

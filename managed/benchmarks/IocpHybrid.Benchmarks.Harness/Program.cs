@@ -57,6 +57,7 @@ foreach (BenchCase bc in new Cases(o, paths).All())
     }
 
     int reps = bc.Repetitions > 0 ? bc.Repetitions : o.Repetitions;
+    cr.Repetitions = reps;
     for (int r = 0; r < reps; r++)
     {
         // Interleaved: A B C … then A B C … again, so drift hits every contender alike.
@@ -90,11 +91,12 @@ foreach (BenchCase bc in new Cases(o, paths).All())
     Summarize(cr);
 }
 
-string md = Report.Markdown(results, machine, o);
+List<TargetResult> targets = Targets.Judge(results);
+string md = Report.Markdown(results, machine, o) + Targets.Markdown(targets);
 Console.WriteLine();
 Console.WriteLine(md);
 File.WriteAllText(Path.Combine(paths.OutDir, "results.md"), md);
-File.WriteAllText(Path.Combine(paths.OutDir, "results.json"), JsonSerializer.Serialize(new { machine, command = o.CommandLine, cases = results }, new JsonSerializerOptions { WriteIndented = true }));
+File.WriteAllText(Path.Combine(paths.OutDir, "results.json"), JsonSerializer.Serialize(new { machine, command = o.CommandLine, cases = results, targets }, new JsonSerializerOptions { WriteIndented = true }));
 Chart.Write(Path.Combine(paths.OutDir, "ratios.png"), results);
 Console.WriteLine($"written: {Path.Combine(paths.OutDir, "results.md")}, results.json, ratios.png");
 
@@ -270,7 +272,8 @@ namespace IocpHybrid.Benchmarks.Harness
             {
                 string better = c.HigherIsBetter ? "higher is better" : "lower is better";
                 sb.AppendLine($"### {c.Section}: {c.Name}").AppendLine();
-                sb.AppendLine($"Metric `{c.Metric}` ({better}){(c.Baseline.Length > 0 ? $", baseline **{c.Baseline}**" : "")}. {c.Note}").AppendLine();
+                string reps = c.Repetitions != o.Repetitions ? $" {c.Repetitions} repetition{(c.Repetitions == 1 ? "" : "s")}." : "";
+                sb.AppendLine($"Metric `{c.Metric}` ({better}){(c.Baseline.Length > 0 ? $", baseline **{c.Baseline}**" : "")}.{reps} {c.Note}").AppendLine();
                 sb.Append($"| contender | min | median | max | ratio |");
                 foreach (string e in c.Extra) { sb.Append($" {e} (median) |"); }
                 sb.AppendLine();
