@@ -11,12 +11,14 @@
     build      native core for Linux (io_uring) and Windows (mingw-w64), then the .NET solution
     test       every test: native tests on io_uring and on IOCP under Wine, the binding check,
                managed tests on Linux and as a win-x64 executable under Wine, and the benchmark
-               harness as a smoke pass (bench --quick: every case must produce figures, no speed
-               is asserted); prints 'N passed, M failed[, K skipped]' last and fails if anything failed
+               harness as a smoke pass on Linux (bench --quick) and under Wine (bench --wine): every
+               case must produce figures, no speed is asserted; prints 'N passed, M failed[, K skipped]'
+               last and fails if anything failed
     demo       builds, then copies a 256 MiB file through the port (C# and C) and verifies it
     generate   regenerates the C# binding from native/include/iocphybrid.h (libclang)
     bench      benchmarks (Release, pinned with taskset): TCP echo, files, the port, allocations,
-               instruction counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/
+               instruction counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/;
+               --wine: the smoke pass on IOCP, the contenders' win-x64 builds under Wine
     clean      removes artifacts/ and the projects' bin/ and obj/
 
   On Linux, missing Debian packages (cmake, gcc, liburing-dev, mingw-w64, wine, libclang) are
@@ -236,13 +238,14 @@ function Invoke-Managed-Tests-Wine {
 # The benchmark harness as a smoke pass (issue 5): every case must run and produce figures; no
 # speed is asserted. Each case counts as one test: passed when every contender that could run here
 # produced figures, skipped when none could (a tool missing), failed otherwise.
-function Invoke-Bench-Smoke {
-    Write-Step 'Benchmarks, smoke pass (./build.sh bench --quick)'
-    $json = Join-Path $Artifacts 'bench/results.json'
+# Run on Linux (the io_uring backend) and with --wine (the IOCP backend: the win-x64 builds under Wine).
+function Invoke-Bench-Smoke([string] $Label, [string[]] $BenchArgs, [string] $OutDir) {
+    Write-Step "Benchmarks, smoke pass (./build.sh bench $($BenchArgs -join ' '))"
+    $json = Join-Path $OutDir 'results.json'
     Remove-Item -Force -ErrorAction SilentlyContinue $json
     $script:BenchExitCode = -1
-    Invoke-Bench @('--quick') | Out-Host
-    if (-not (Test-Path $json)) { Add-Suite 'bench --quick' 0 1 0 "no results.json (harness exit code $script:BenchExitCode)"; return }
+    Invoke-Bench ($BenchArgs + @('--output-dir', $OutDir)) | Out-Host
+    if (-not (Test-Path $json)) { Add-Suite $Label 0 1 0 "no results.json (harness exit code $script:BenchExitCode)"; return }
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($case in (Get-Content -Raw $json | ConvertFrom-Json).cases) {
         $ran = @($case.Contenders | Where-Object { -not $_.Skipped })
@@ -255,7 +258,7 @@ function Invoke-Bench-Smoke {
         else { $passed++ }
     }
     if ($passed + $failed + $skipped -eq 0) { $failed = 1 }
-    Add-Suite 'bench --quick' $passed $failed $skipped
+    Add-Suite $Label $passed $failed $skipped
 }
 
 function Invoke-AllTests([bool] $WithWine) {
@@ -275,7 +278,10 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Binding-Check
         Invoke-Managed-Tests-Host 'linux (io_uring)'
         if ($WithWine) { Invoke-Managed-Tests-Wine }
-        if (-not $NoBench) { Invoke-Bench-Smoke }
+        if (-not $NoBench) {
+            Invoke-Bench-Smoke 'bench --quick' @('--quick') (Join-Path $Artifacts 'bench')
+            if ($WithWine) { Invoke-Bench-Smoke 'bench --wine' @('--wine') (Join-Path $Artifacts 'bench-wine') }
+        }
     }
 
     Write-Host ''
@@ -327,7 +333,29 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 # $script:BenchExitCode (the function's output is the build's and the harness's console output).
 function Invoke-Bench([string[]] $HarnessArgs) {
     if (-not $OnLinux) { throw 'bench: the harness runs on Linux (Wine proves the API, not Windows speed).' }
-    Install-Prerequisites $false
+    # --wine: the smoke pass on the IOCP backend, the contenders' win-x64 builds under Wine.
+    $wine = $HarnessArgs -contains '--wine'
+    Install-Prerequisites $wine
+    if ($wine) {
+        Initialize-WinePrefix
+        Build-Native 'linux-x64' # the echo load generator runs on Linux
+        Build-Native 'win-x64'
+        $publish = Join-Path $Artifacts 'publish/bench-win-x64'
+        foreach ($project in 'managed/benchmarks/IocpHybrid.Benchmarks.Files/IocpHybrid.Benchmarks.Files.csproj',
+                             'managed/benchmarks/IocpHybrid.Benchmarks.Micro/IocpHybrid.Benchmarks.Micro.csproj',
+                             'managed/benchmarks/IocpHybrid.Benchmarks.BclEchoServer/IocpHybrid.Benchmarks.BclEchoServer.csproj',
+                             'managed/samples/EchoServer/EchoServer.csproj') {
+            Write-Step "dotnet publish $(Split-Path -Leaf $project) (Release, win-x64, self-contained)"
+            & dotnet publish (Join-Path $Root $project) -c Release -r win-x64 --self-contained -o $publish --nologo -v:q
+        }
+        $harnessProject = Join-Path $Root 'managed/benchmarks/IocpHybrid.Benchmarks.Harness/IocpHybrid.Benchmarks.Harness.csproj'
+        Write-Step 'dotnet build IocpHybrid.Benchmarks.Harness (Release)'
+        & dotnet build $harnessProject -c Release --nologo -v:q
+        $PSNativeCommandUseErrorActionPreference = $false
+        & (Join-Path $Root 'managed/benchmarks/IocpHybrid.Benchmarks.Harness/bin/Release/net10.0/IocpHybrid.Benchmarks.Harness') --root $Root @HarnessArgs
+        $script:BenchExitCode = $LASTEXITCODE
+        return
+    }
     # Optional tool: fio (the io_uring reference); its contenders are skipped when absent.
     if (-not (Get-Command fio -ErrorAction SilentlyContinue)) {
         if ((& id -u) -eq '0') {

@@ -61,8 +61,8 @@ public sealed partial class Cases
         };
     }
 
-    /// <summary>One repetition: server up on CPU 0, client on CPU 1, server stopped with SIGTERM.</summary>
-    private Figures EchoRun(string server, string[] serverArgs, IReadOnlyDictionary<string, string?> env, int conns, int size)
+    /// <summary>One repetition: server up on CPU 0, client on CPU 1, server stopped with SIGTERM (or <paramref name="stopSignal"/>).</summary>
+    private Figures EchoRun(string server, string[] serverArgs, IReadOnlyDictionary<string, string?> env, int conns, int size, int stopSignal = ServerProcess.SigTerm)
     {
         if (Environment.ProcessorCount < 2)
         {
@@ -82,7 +82,7 @@ public sealed partial class Cases
             "--seconds", Sec(2), "--warmup", ManagedWarmup(), "--server-pid", Inv(s.Pid),
         ];
         Figures f = Runner.ParseJsonLine(Runner.Run(Path.Combine(p.NativeDir, "bench_echo_client"), clientArgs, ClientCore, timeoutSeconds: 120));
-        s.Stop();
+        s.Stop(stopSignal);
         return f;
     }
 

@@ -14,7 +14,7 @@ namespace IocpHybrid.Benchmarks.Harness;
 /// </summary>
 public sealed partial class ServerProcess : IDisposable
 {
-    private const int SigTerm = 15;
+    public const int SigInt = 2, SigTerm = 15;
     private static readonly Lock LiveLock = new();
     private static readonly HashSet<Process> Live = [];
 
@@ -105,26 +105,28 @@ public sealed partial class ServerProcess : IDisposable
     }
 
     /// <summary>
-    /// SIGTERM, then waits for a clean exit; a server that hangs is killed and one that exits
-    /// non-zero is an error (its graceful shutdown is part of what the case checks).
+    /// SIGTERM (or <paramref name="signal"/>: SIGINT for a server under Wine, which delivers it as
+    /// Ctrl+C), then waits for a clean exit; a server that hangs is killed and one that exits non-zero
+    /// is an error (its graceful shutdown is part of what the case checks).
     /// </summary>
-    public void Stop(int timeoutSeconds = 15)
+    public void Stop(int signal = SigTerm, int timeoutSeconds = 15)
     {
-        if (!_process.HasExited && SysKill(_process.Id, SigTerm) != 0)
+        string name = signal == SigInt ? "SIGINT" : signal == SigTerm ? "SIGTERM" : $"signal {signal}";
+        if (!_process.HasExited && SysKill(_process.Id, signal) != 0)
         {
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+            throw new InvalidOperationException($"kill({_process.Id}, {name}) failed: errno {Marshal.GetLastPInvokeError()}");
         }
 
         if (!_process.WaitForExit(timeoutSeconds * 1000))
         {
             Dispose();
-            throw new InvalidOperationException($"the server did not stop within {timeoutSeconds} s of SIGTERM (killed): {Stderr()}");
+            throw new InvalidOperationException($"the server did not stop within {timeoutSeconds} s of {name} (killed): {Stderr()}");
         }
 
         _process.WaitForExit(); // drains the redirected output
         if (_process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"the server exited with {_process.ExitCode} after SIGTERM: {Stderr()}");
+            throw new InvalidOperationException($"the server exited with {_process.ExitCode} after {name}: {Stderr()}");
         }
     }
 
