@@ -11,8 +11,13 @@ namespace IocpHybrid.Benchmarks.Micro;
 /// </summary>
 internal static class Allocations
 {
-    public static async Task<int> RunAsync(long ops, string? only)
+    /// <summary>Set by <c>alloc --types</c>: the types allocated in the measured part go to stderr.</summary>
+    private static AllocationSampler? s_sampler;
+
+    public static async Task<int> RunAsync(long ops, string? only, bool types = false)
     {
+        using AllocationSampler? sampler = types ? new AllocationSampler() : null;
+        s_sampler = sampler;
         foreach (bool inline in new[] { false, true })
         {
             await using var port = new CompletionPort(new CompletionPortOptions { WorkerThreads = 1, InlineCompletions = inline });
@@ -80,6 +85,7 @@ internal static class Allocations
             await start().ConfigureAwait(false);
         }
 
+        s_sampler?.Start();
         long before = GC.GetTotalAllocatedBytes(precise: true);
         for (long i = 0; i < ops; i++)
         {
@@ -87,6 +93,10 @@ internal static class Allocations
         }
 
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        if (s_sampler != null)
+        {
+            Console.Error.WriteLine($"{name}: sampled allocations (about one per 100 KB): {s_sampler.Stop()}");
+        }
 
         // The start alone: timestamps around the call that starts the operation, minus an empty pair.
         const int StartSamples = 20_000;

@@ -6,14 +6,14 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using IocpHybrid.Benchmarks.Micro;
 
-// usage: IocpHybrid.Benchmarks.Micro alloc [--ops N] [--only NAME]
+// usage: IocpHybrid.Benchmarks.Micro alloc [--ops N] [--only NAME] [--types]
 //        IocpHybrid.Benchmarks.Micro post [--window N] [--seconds S] [--inline]
 //        IocpHybrid.Benchmarks.Micro bdn [--quick] [--artifacts DIR] [--filter GLOB]
 string? Get(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
 if (args.Length > 0 && args[0] == "alloc")
 {
     long ops = long.Parse(Get("--ops") ?? "1000000", CultureInfo.InvariantCulture);
-    return await Allocations.RunAsync(ops, Get("--only"));
+    return await Allocations.RunAsync(ops, Get("--only"), args.Contains("--types"));
 }
 
 if (args.Length > 0 && args[0] == "post")
