@@ -140,9 +140,8 @@ public sealed partial class Cases
     {
         string micro = p.WinExe("IocpHybrid.Benchmarks.Micro");
         string ops = "100000";
-        var names = new[] { "post", "file-read", "file-write", "socket-send-receive", "post-inline", "file-read-inline", "file-write-inline", "socket-send-receive-inline" };
         return new BenchCase("4. Allocations", $"bytes allocated per operation, steady state ({ops} ops)", "bytes_per_op", false, "",
-            names.Select(n => new Contender(n, () => WineRun(micro, "alloc", "--only", n, "--ops", ops))).ToList())
+            AllocationKinds.Select(n => new Contender(n, () => WineRun(micro, "alloc", "--only", n, "--ops", ops))).ToList())
         {
             Extra = ["start_ns"],
             Repetitions = 1,

@@ -208,12 +208,15 @@ public sealed partial class Cases(Options o, Paths p)
 
     // ---- Section 4: allocations ---------------------------------------------------------------
 
+    /// <summary>The operation kinds of the Micro program's <c>alloc</c> (its <c>--only</c> names).</summary>
+    private static readonly string[] AllocationKinds =
+        ["post", "file-read", "file-write", "socket-send-receive", "post-inline", "file-read-inline", "file-write-inline", "socket-send-receive-inline"];
+
     private BenchCase Allocations()
     {
         string ops = o.Quick ? "100000" : "1000000";
-        var names = new[] { "post", "file-read", "file-write", "socket-send-receive", "post-inline", "file-read-inline", "file-write-inline", "socket-send-receive-inline" };
         return new BenchCase("4. Allocations", $"bytes allocated per operation, steady state ({ops} ops)", "bytes_per_op", false, "",
-            names.Select(n => new Contender(n, () => MicroExe("alloc", "--only", n, "--ops", ops))).ToList())
+            AllocationKinds.Select(n => new Contender(n, () => MicroExe("alloc", "--only", n, "--ops", ops))).ToList())
         {
             Extra = ["start_ns"],
             Repetitions = 1,
