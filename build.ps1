@@ -329,33 +329,26 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 
 . (Join-Path $Root 'scripts/Valgrind.ps1') # Get-CallgrindValgrind (section 6)
 
-# Builds what the benchmarks need and runs the harness with $HarnessArgs; its exit code goes to
-# $script:BenchExitCode (the function's output is the build's and the harness's console output).
-function Invoke-Bench([string[]] $HarnessArgs) {
-    if (-not $OnLinux) { throw 'bench: the harness runs on Linux (Wine proves the API, not Windows speed).' }
-    # --wine: the smoke pass on the IOCP backend, the contenders' win-x64 builds under Wine.
-    $wine = $HarnessArgs -contains '--wine'
-    Install-Prerequisites $wine
-    if ($wine) {
-        Initialize-WinePrefix
-        Build-Native 'linux-x64' # the echo load generator runs on Linux
-        Build-Native 'win-x64'
-        $publish = Join-Path $Artifacts 'publish/bench-win-x64'
-        foreach ($project in 'managed/benchmarks/IocpHybrid.Benchmarks.Files/IocpHybrid.Benchmarks.Files.csproj',
-                             'managed/benchmarks/IocpHybrid.Benchmarks.Micro/IocpHybrid.Benchmarks.Micro.csproj',
-                             'managed/benchmarks/IocpHybrid.Benchmarks.BclEchoServer/IocpHybrid.Benchmarks.BclEchoServer.csproj',
-                             'managed/samples/EchoServer/EchoServer.csproj') {
-            Write-Step "dotnet publish $(Split-Path -Leaf $project) (Release, win-x64, self-contained)"
-            & dotnet publish (Join-Path $Root $project) -c Release -r win-x64 --self-contained -o $publish --nologo -v:q
-        }
-        $harnessProject = Join-Path $Root 'managed/benchmarks/IocpHybrid.Benchmarks.Harness/IocpHybrid.Benchmarks.Harness.csproj'
-        Write-Step 'dotnet build IocpHybrid.Benchmarks.Harness (Release)'
-        & dotnet build $harnessProject -c Release --nologo -v:q
-        $PSNativeCommandUseErrorActionPreference = $false
-        & (Join-Path $Root 'managed/benchmarks/IocpHybrid.Benchmarks.Harness/bin/Release/net10.0/IocpHybrid.Benchmarks.Harness') --root $Root @HarnessArgs
-        $script:BenchExitCode = $LASTEXITCODE
-        return
+# --wine: what the smoke pass on the IOCP backend needs besides the harness: the Wine prefix, the
+# native core for both systems (the echo load generator runs on Linux) and the contenders published
+# self-contained for win-x64.
+function Initialize-Bench-Wine {
+    Initialize-WinePrefix
+    Build-Native 'linux-x64'
+    Build-Native 'win-x64'
+    $publish = Join-Path $Artifacts 'publish/bench-win-x64'
+    foreach ($project in 'managed/benchmarks/IocpHybrid.Benchmarks.Files/IocpHybrid.Benchmarks.Files.csproj',
+                         'managed/benchmarks/IocpHybrid.Benchmarks.Micro/IocpHybrid.Benchmarks.Micro.csproj',
+                         'managed/benchmarks/IocpHybrid.Benchmarks.BclEchoServer/IocpHybrid.Benchmarks.BclEchoServer.csproj',
+                         'managed/samples/EchoServer/EchoServer.csproj') {
+        Write-Step "dotnet publish $(Split-Path -Leaf $project) (Release, win-x64, self-contained)"
+        & dotnet publish (Join-Path $Root $project) -c Release -r win-x64 --self-contained -o $publish --nologo -v:q
     }
+}
+
+# What the Linux run needs besides the harness: fio and valgrind where they apply, the native core
+# and the C programs, and the C# contenders in Release.
+function Initialize-Bench-Linux([string[]] $HarnessArgs) {
     # Optional tool: fio (the io_uring reference); its contenders are skipped when absent.
     if (-not (Get-Command fio -ErrorAction SilentlyContinue)) {
         if ((& id -u) -eq '0') {
@@ -382,16 +375,28 @@ function Invoke-Bench([string[]] $HarnessArgs) {
     }
     Build-Native 'linux-x64'
     $benchDir = Join-Path $Root 'managed/benchmarks'
-    foreach ($name in 'IocpHybrid.Benchmarks.Files', 'IocpHybrid.Benchmarks.Micro', 'IocpHybrid.Benchmarks.Idle', 'IocpHybrid.Benchmarks.BclEchoServer', 'IocpHybrid.Benchmarks.Harness') {
+    foreach ($name in 'IocpHybrid.Benchmarks.Files', 'IocpHybrid.Benchmarks.Micro', 'IocpHybrid.Benchmarks.Idle', 'IocpHybrid.Benchmarks.BclEchoServer') {
         Write-Step "dotnet build $name (Release)"
         & dotnet build (Join-Path $benchDir "$name/$name.csproj") -c Release --nologo -v:q
     }
     # The TCP echo case also runs the C# echo server sample on IocpHybrid: in Release, like the rest.
     Write-Step 'dotnet build EchoServer (Release)'
     & dotnet build (Join-Path $Root 'managed/samples/EchoServer/EchoServer.csproj') -c Release --nologo -v:q
-    $harness = Join-Path $benchDir "IocpHybrid.Benchmarks.Harness/bin/Release/net10.0/IocpHybrid.Benchmarks.Harness"
+}
+
+# Builds what the benchmarks need and runs the harness with $HarnessArgs; its exit code goes to
+# $script:BenchExitCode (the function's output is the build's and the harness's console output).
+# --wine: the smoke pass on the IOCP backend, the contenders' win-x64 builds under Wine.
+function Invoke-Bench([string[]] $HarnessArgs) {
+    if (-not $OnLinux) { throw 'bench: the harness runs on Linux (Wine proves the API, not Windows speed).' }
+    $wine = $HarnessArgs -contains '--wine'
+    Install-Prerequisites $wine
+    if ($wine) { Initialize-Bench-Wine } else { Initialize-Bench-Linux $HarnessArgs }
+    $harnessDir = Join-Path $Root 'managed/benchmarks/IocpHybrid.Benchmarks.Harness'
+    Write-Step 'dotnet build IocpHybrid.Benchmarks.Harness (Release)'
+    & dotnet build (Join-Path $harnessDir 'IocpHybrid.Benchmarks.Harness.csproj') -c Release --nologo -v:q
     $PSNativeCommandUseErrorActionPreference = $false
-    & $harness --root $Root @HarnessArgs
+    & (Join-Path $harnessDir 'bin/Release/net10.0/IocpHybrid.Benchmarks.Harness') --root $Root @HarnessArgs
     $script:BenchExitCode = $LASTEXITCODE
 }
 

@@ -98,18 +98,11 @@ public sealed partial class Cases
     private BenchCase WineCopy()
     {
         string src = p.DataFile, dst = Path.Combine(p.OutDir, "copy.bin");
-        Figures Copy(string contender)
+        Figures Copy(string contender) => DeletingCopy(dst, () =>
         {
-            try
-            {
-                (string file, string[] all) = Wine(p.WinExe("IocpHybrid.Benchmarks.Files"), "--contender", contender, "--file", WinePath(src), "--dest", WinePath(dst));
-                return Runner.ParseJsonLine(Runner.Run(file, all, env: WineEnv()));
-            }
-            finally
-            {
-                File.Delete(dst);
-            }
-        }
+            (string file, string[] all) = Wine(p.WinExe("IocpHybrid.Benchmarks.Files"), "--contender", contender, "--file", WinePath(src), "--dest", WinePath(dst));
+            return Runner.ParseJsonLine(Runner.Run(file, all, env: WineEnv()));
+        });
 
         return new BenchCase("2. Files", "sequential copy of the data file (page cache)", "mib_per_sec", true, "FileStream.CopyToAsync",
         [
