@@ -8,9 +8,10 @@
   PowerShell dotnet tool pinned in dotnet-tools.json, so a machine needs only the .NET SDK.
 
   Commands:
-    build      native core for Linux (io_uring) and Windows (mingw-w64), then the .NET solution
-    test       every test: native tests on io_uring and on IOCP under Wine, the binding check,
-               managed tests on Linux and as a win-x64 executable under Wine, and the benchmark
+    build      native core for Linux (io_uring + epoll) and Windows (mingw-w64), then the .NET solution
+    test       every test: native tests on io_uring, epoll and IOCP under Wine, the binding check,
+               managed tests on Linux (io_uring, and epoll in a process where a seccomp filter
+               refuses io_uring) and as a win-x64 executable under Wine, and the benchmark
                harness as a smoke pass on Linux (bench --quick) and under Wine (bench --wine): every
                case must produce figures, no speed is asserted; prints 'N passed, M failed[, K skipped]'
                last and fails if anything failed
@@ -210,16 +211,34 @@ function Invoke-Binding-Check {
     if ($LASTEXITCODE -eq 0) { Add-Suite 'binding check' 1 0 0 } else { Add-Suite 'binding check' 0 1 0 'regenerating changes files: run ./build.sh generate' }
 }
 
-# The managed tests on the host: Linux (io_uring) or, on a Windows host, IOCP.
-function Invoke-Managed-Tests-Host([string] $Label) {
+# The managed tests on the host: Linux (io_uring) or, on a Windows host, IOCP. $Wrapper: a command
+# the test executable runs under (no_io_uring); $Environment: variables set for the run only.
+function Invoke-Managed-Tests-Host([string] $Label, [string] $Wrapper = '', [hashtable] $Environment = @{}) {
     Write-Step "Managed tests: $Label"
-    $xml = Join-Path $Results 'managed-host.xml'
+    $xml = Join-Path $Results ("managed-$Label.xml" -replace '[^A-Za-z0-9_.-]', '_')
     Remove-Item -Force -ErrorAction SilentlyContinue $xml
     & dotnet build $TestProject -c $Configuration --nologo -v:q
     $exe = Join-Path $Root "tests/IocpHybrid.Tests/bin/$Configuration/net10.0/IocpHybrid.Tests$(if ($OnLinux) { '' } else { '.exe' })"
     $PSNativeCommandUseErrorActionPreference = $false
-    & $exe -result-xml $xml -noColor -noLogo
+    foreach ($name in $Environment.Keys) { Set-Item "env:$name" $Environment[$name] }
+    try {
+        if ($Wrapper) {
+            & $Wrapper $exe -result-xml $xml -noColor -noLogo
+        } else {
+            & $exe -result-xml $xml -noColor -noLogo
+        }
+    } finally {
+        foreach ($name in $Environment.Keys) { Remove-Item "env:$name" -ErrorAction SilentlyContinue }
+    }
     Read-XunitXml "managed $Label" $xml $LASTEXITCODE
+}
+
+# What a port reports where io_uring_setup fails with EPERM: the sysctl's refusal if
+# kernel.io_uring_disabled is set, else a seccomp filter's (CompletionPortBackendReason names).
+function Get-ExpectedRefusalReason {
+    $sysctl = '/proc/sys/kernel/io_uring_disabled'
+    if ((Test-Path $sysctl) -and [int](Get-Content -Raw $sysctl).Trim() -gt 0) { return 'IoUringDisabled' }
+    return 'IoUringBlocked'
 }
 
 function Invoke-Managed-Tests-Wine {
@@ -274,9 +293,16 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Native-Tests 'linux-x64' 'io_uring'
         # The same tests with every io_uring feature fallback forced (as on an older kernel).
         Invoke-Native-Tests 'linux-x64' 'io_uring compat' @{ IOCPH_IO_URING_COMPAT = '1' }
+        # The same tests on the epoll backend, forced by name.
+        Invoke-Native-Tests 'linux-x64' 'epoll' @{ IOCPH_BACKEND = 'epoll' }
         if ($WithWine) { Invoke-Native-Tests 'win-x64' 'iocp (wine)' }
         Invoke-Binding-Check
         Invoke-Managed-Tests-Host 'linux (io_uring)'
+        # The same tests where io_uring is refused, as in a container: under a seccomp filter
+        # (tests/tools/no_io_uring) the default port must fall back to epoll and say why.
+        $noUring = Join-Path $Artifacts 'native/linux-x64/no_io_uring'
+        Invoke-Managed-Tests-Host 'linux (epoll, io_uring refused)' $noUring @{
+            IOCPH_TEST_EXPECT_BACKEND = 'epoll'; IOCPH_TEST_EXPECT_REASON = (Get-ExpectedRefusalReason) }
         if ($WithWine) { Invoke-Managed-Tests-Wine }
         if (-not $NoBench) {
             Invoke-Bench-Smoke 'bench --quick' @('--quick') (Join-Path $Artifacts 'bench')

@@ -25,6 +25,7 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
     private readonly bool _inlineCompletions;
     private readonly CompletionPortBackend _backend;
     private readonly string _backendName;
+    private readonly CompletionPortBackendReason _backendReason;
     private ulong _port;
     private GCHandle _self;
 
@@ -80,15 +81,21 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
         if (rc != NativeErrors.Ok)
         {
             _self.Free();
+            if (rc == (int)iocph_status.IOCPH_E_UNSUPPORTED)
+            {
+                throw BackendRefused(options.Backend);
+            }
+
             throw NativeErrors.CreateException(rc);
         }
 
         _port = port;
-        int backend;
+        int backend, reason, osError;
         rc = NativeMethods.iocph_port_get_backend(port, &backend);
         _backend = rc == NativeErrors.Ok ? (CompletionPortBackend)backend : options.Backend;
-        sbyte* name = NativeMethods.iocph_backend_name((int)_backend);
-        _backendName = name is null ? _backend.ToString() : new string(name);
+        _backendName = BackendNativeName(_backend);
+        rc = NativeMethods.iocph_port_get_backend_reason(port, &reason, &osError);
+        _backendReason = rc == NativeErrors.Ok ? (CompletionPortBackendReason)reason : CompletionPortBackendReason.None;
     }
 
     /// <summary>The version of the native library actually loaded.</summary>
@@ -104,8 +111,19 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
     /// <summary>The backend this port runs on (never <see cref="CompletionPortBackend.Default"/>).</summary>
     public CompletionPortBackend Backend => _backend;
 
-    /// <summary>The native name of the backend: <c>"iocp"</c> or <c>"io_uring"</c>.</summary>
+    /// <summary>The native name of the backend: <c>"iocp"</c>, <c>"io_uring"</c> or <c>"epoll"</c>.</summary>
     public string BackendName => _backendName;
+
+    /// <summary>
+    /// Why the port runs on <see cref="Backend"/>: <see cref="CompletionPortBackendReason.None"/> for the
+    /// default's first choice, <see cref="CompletionPortBackendReason.Forced"/> when it was named, or why the
+    /// first choice was refused (for instance <see cref="CompletionPortBackendReason.IoUringBlocked"/> in a
+    /// container whose seccomp profile refuses io_uring, where the port runs on epoll).
+    /// </summary>
+    public CompletionPortBackendReason BackendReason => _backendReason;
+
+    /// <summary>A sentence that explains <see cref="BackendReason"/>, with the way out where there is one.</summary>
+    public string BackendReasonMessage => ReasonMessage(_backendReason);
 
     /// <summary>Whether continuations run on the port's worker threads (see <see cref="CompletionPortOptions.InlineCompletions"/>).</summary>
     public bool InlineCompletions => _inlineCompletions;

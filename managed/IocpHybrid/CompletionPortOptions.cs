@@ -9,7 +9,7 @@ public sealed class CompletionPortOptions
     /// <summary>The largest <see cref="MaxBatch"/> the native core accepts.</summary>
     public const int MaxBatchLimit = 1024;
 
-    /// <summary>The backend to use. <see cref="CompletionPortBackend.Default"/> picks the platform's own.</summary>
+    /// <summary>The backend to use. <see cref="CompletionPortBackend.Default"/> picks the best one that runs here.</summary>
     public CompletionPortBackend Backend { get; set; } = CompletionPortBackend.Default;
 
     /// <summary>Worker threads that deliver completions (0 = the number of processors the process may run on,
@@ -44,7 +44,7 @@ public sealed class CompletionPortOptions
 
     internal void Validate()
     {
-        if (Backend is not (CompletionPortBackend.Default or CompletionPortBackend.Iocp or CompletionPortBackend.IoUring))
+        if (Backend is not (CompletionPortBackend.Default or CompletionPortBackend.Iocp or CompletionPortBackend.IoUring or CompletionPortBackend.Epoll))
         {
             throw new ArgumentOutOfRangeException(nameof(Backend), Backend, "Unknown completion port backend.");
         }

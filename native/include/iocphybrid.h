@@ -9,7 +9,10 @@
  *   - a port without a callback is in pull mode: the caller's own threads dequeue completions
  *     (GetQueuedCompletionStatusEx).
  *
- * Backends: IOCP on Windows, io_uring on Linux (liburing, linked statically).
+ * Backends: IOCP on Windows; on Linux io_uring (liburing, linked statically) and epoll, chosen
+ * at run time: io_uring where the kernel and the process's security policy allow it, epoll where
+ * they refuse it (containers, io_uring_disabled, old kernels). Every backend keeps every rule
+ * below; iocph_port_get_backend_reason tells which one runs and why.
  *
  * General rules (they hold for every function below):
  *   - Every function returns an int32_t status: IOCPH_OK (0) or a negative IOCPH_E_* code.
@@ -150,11 +153,30 @@ typedef void (*iocph_completion_callback)(void *context, const iocph_completion 
  * ------------------------------------------------------------------------------------------ */
 
 typedef enum iocph_backend {
-    IOCPH_BACKEND_DEFAULT = 0, /* IOCP on Windows; io_uring on Linux (IOCPH_BACKEND env var
-                                  "iocp" / "io_uring" overrides the default) */
+    IOCPH_BACKEND_DEFAULT = 0, /* the best backend that runs here: IOCP on Windows; on Linux
+                                  io_uring, or epoll when io_uring is refused or lacks what the
+                                  library needs. The IOCPH_BACKEND environment variable
+                                  ("iocp", "io_uring", "epoll", "default") overrides it. */
     IOCPH_BACKEND_IOCP = 1,
-    IOCPH_BACKEND_IO_URING = 2
+    IOCPH_BACKEND_IO_URING = 2,
+    IOCPH_BACKEND_EPOLL = 3    /* Linux: readiness (edge-triggered epoll) for sockets and pipes,
+                                  a small pool of blocking threads for regular files */
 } iocph_backend;
+
+/* Why a port runs on the backend it runs on (iocph_port_get_backend_reason), or why a backend
+ * can't run here (iocph_backend_probe). iocph_backend_reason_message explains each one. */
+typedef enum iocph_backend_reason {
+    IOCPH_REASON_NONE = 0,              /* the default choice: nothing was refused */
+    IOCPH_REASON_FORCED = 1,            /* named by the options or by IOCPH_BACKEND */
+    IOCPH_REASON_IO_URING_BLOCKED = 2,  /* io_uring_setup refused (EPERM/EACCES) by a seccomp
+                                           filter or security policy (containers) */
+    IOCPH_REASON_IO_URING_DISABLED = 3, /* the kernel.io_uring_disabled sysctl refuses it */
+    IOCPH_REASON_IO_URING_MEMLOCK = 4,  /* ENOMEM: RLIMIT_MEMLOCK (kernels before 5.12) */
+    IOCPH_REASON_IO_URING_MISSING = 5,  /* ENOSYS: no io_uring in this kernel or sandbox */
+    IOCPH_REASON_IO_URING_TOO_OLD = 6,  /* an operation or feature the backend needs is missing */
+    IOCPH_REASON_IO_URING_FAILED = 7,   /* io_uring could not be set up (see os_error) */
+    IOCPH_REASON_NOT_THIS_OS = 8        /* the backend does not exist on this OS */
+} iocph_backend_reason;
 
 typedef struct iocph_port_options {
     uint32_t size;           /* sizeof(iocph_port_options): lets the struct grow compatibly */
@@ -180,7 +202,8 @@ IOCPH_API int32_t iocph_port_options_init(iocph_port_options *options);
 /*
  * Creates a port and starts its worker threads. options->size must be set.
  * Errors: IOCPH_E_INVALID_ARGUMENT (NULL, bad size, unknown backend, max_batch > 1024),
- * IOCPH_E_UNSUPPORTED (the backend asked for does not exist on this OS or can't be set up),
+ * IOCPH_E_UNSUPPORTED (the backend asked for does not exist on this OS or is refused here:
+ * iocph_backend_probe says why; DEFAULT falls back instead of failing),
  * IOCPH_E_NOMEM.
  */
 IOCPH_API int32_t iocph_port_create(const iocph_port_options *options, iocph_port_t *port);
@@ -188,8 +211,23 @@ IOCPH_API int32_t iocph_port_create(const iocph_port_options *options, iocph_por
 /* The backend actually in use (iocph_backend). */
 IOCPH_API int32_t iocph_port_get_backend(iocph_port_t port, int32_t *backend);
 
-/* A static name for a backend value: "iocp", "io_uring", "default"; "unknown" otherwise. */
+/* Why the port runs on its backend (iocph_backend_reason): IOCPH_REASON_NONE for the default's
+ * first choice, IOCPH_REASON_FORCED when named, or the reason the first choice was refused
+ * (then *os_error is the errno behind it, else 0). Either pointer may be NULL. */
+IOCPH_API int32_t iocph_port_get_backend_reason(iocph_port_t port, int32_t *reason,
+                                                int32_t *os_error);
+
+/* Whether `backend` can run in this process: IOCPH_OK, or IOCPH_E_UNSUPPORTED with *reason and
+ * *os_error saying why (for instance IOCPH_REASON_IO_URING_BLOCKED in a container). DEFAULT
+ * always can. The answer for io_uring is found once per process and remembered. */
+IOCPH_API int32_t iocph_backend_probe(int32_t backend, int32_t *reason, int32_t *os_error);
+
+/* A static name for a backend value: "iocp", "io_uring", "epoll", "default"; "unknown" otherwise. */
 IOCPH_API const char *iocph_backend_name(int32_t backend);
+
+/* A static, English, never-NULL sentence for an iocph_backend_reason, with the way out where
+ * there is one ("unknown reason" for other values). */
+IOCPH_API const char *iocph_backend_reason_message(int32_t reason);
 
 /*
  * Posts a user packet (PostQueuedCompletionStatus): one completion with IOCPH_COMPLETION_POSTED,
@@ -236,9 +274,9 @@ typedef struct iocph_port_stats {
     uint64_t completions_delivered; /* completions handed to the callback or dequeued */
     uint64_t callback_batches;      /* callback calls (push) or successful dequeues (pull) */
     uint64_t handles_open;          /* handles associated and not yet closed */
-    uint64_t os_waits;              /* io_uring_enter / GetQueuedCompletionStatusEx calls made
-                                       by the workers: completions_delivered / os_waits is the
-                                       batching the port achieves */
+    uint64_t os_waits;              /* io_uring_enter / epoll_wait / GetQueuedCompletionStatusEx
+                                       calls made by the workers: completions_delivered /
+                                       os_waits is the batching the port achieves */
 } iocph_port_stats;
 
 /* Copies the port's statistics (a consistent-enough snapshot; counters are not atomic together). */

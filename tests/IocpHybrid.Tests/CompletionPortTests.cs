@@ -7,8 +7,80 @@ public sealed class CompletionPortTests
     {
         await using var port = new CompletionPort();
         Assert.Equal(TestSupport.ExpectedDefaultBackend(), port.Backend);
-        Assert.Equal(port.Backend == CompletionPortBackend.Iocp ? "iocp" : "io_uring", port.BackendName);
+        Assert.Equal(port.Backend switch
+        {
+            CompletionPortBackend.Iocp => "iocp",
+            CompletionPortBackend.IoUring => "io_uring",
+            _ => "epoll",
+        }, port.BackendName);
         Assert.False(port.InlineCompletions);
+    }
+
+    /// <summary>
+    /// Where io_uring is refused (the build runs this suite once more under a seccomp filter that makes
+    /// io_uring_setup fail with EPERM, and says what it expects through IOCPH_TEST_EXPECT_*), the default port
+    /// runs on epoll and says why; elsewhere the reason matches what the probe says of io_uring.
+    /// </summary>
+    [Fact]
+    public async Task DefaultPortSaysWhyItRunsWhereItRuns()
+    {
+        await using var port = new CompletionPort();
+        Assert.False(string.IsNullOrWhiteSpace(port.BackendReasonMessage));
+        string? expectBackend = Environment.GetEnvironmentVariable("IOCPH_TEST_EXPECT_BACKEND");
+        string? expectReason = Environment.GetEnvironmentVariable("IOCPH_TEST_EXPECT_REASON");
+        if (expectBackend is not null)
+        {
+            Assert.Equal(expectBackend, port.BackendName);
+        }
+
+        if (expectReason is not null)
+        {
+            Assert.Equal(expectReason, port.BackendReason.ToString());
+            Assert.Contains("seccomp", port.BackendReasonMessage, StringComparison.Ordinal);
+        }
+
+        if (Environment.GetEnvironmentVariable("IOCPH_BACKEND") is "iocp" or "io_uring" or "epoll")
+        {
+            Assert.Equal(CompletionPortBackendReason.Forced, port.BackendReason);
+        }
+        else if (OperatingSystem.IsLinux())
+        {
+            bool uring = CompletionPort.IsBackendAvailable(CompletionPortBackend.IoUring, out CompletionPortBackendReason why);
+            Assert.Equal(uring ? CompletionPortBackend.IoUring : CompletionPortBackend.Epoll, port.Backend);
+            Assert.Equal(uring ? CompletionPortBackendReason.None : why, port.BackendReason);
+        }
+        else
+        {
+            Assert.Equal(CompletionPortBackendReason.None, port.BackendReason);
+        }
+    }
+
+    [Fact]
+    public async Task EveryBackendOfThisSystemCanBeNamedAndReportsForced()
+    {
+        CompletionPortBackend[] ours = OperatingSystem.IsWindows()
+            ? [CompletionPortBackend.Iocp]
+            : [CompletionPortBackend.IoUring, CompletionPortBackend.Epoll];
+        foreach (CompletionPortBackend backend in ours)
+        {
+            if (!CompletionPort.IsBackendAvailable(backend, out CompletionPortBackendReason why))
+            {
+                // Refused here: naming it must fail with a message that says why and how to get out.
+                var e = Assert.Throws<PlatformNotSupportedException>(() => new CompletionPort(new CompletionPortOptions { Backend = backend }));
+                Assert.Contains(why == CompletionPortBackendReason.IoUringBlocked ? "seccomp" : "io_uring", e.Message, StringComparison.Ordinal);
+                Assert.Contains("epoll", e.Message, StringComparison.Ordinal);
+                continue;
+            }
+
+            await using var port = new CompletionPort(new CompletionPortOptions { Backend = backend });
+            Assert.Equal(backend, port.Backend);
+            Assert.Equal(CompletionPortBackendReason.Forced, port.BackendReason);
+            Assert.Equal(42L, await port.PostAsync(1, 42).Within());
+        }
+
+        Assert.False(CompletionPort.IsBackendAvailable(TestSupport.ForeignBackend(), out CompletionPortBackendReason foreign));
+        Assert.Equal(CompletionPortBackendReason.NotThisOperatingSystem, foreign);
+        Assert.True(CompletionPort.IsBackendAvailable(CompletionPortBackend.Default, out _));
     }
 
     [Fact]

@@ -4,12 +4,12 @@ namespace IocpHybrid.Tests;
 /// Work that needs no wait finishes inside the call (iocph_*_try_*): a read of cached file data, a
 /// send that fits into the socket buffer, a receive of bytes that have arrived. The result must be
 /// the same as through the port, no byte may be lost or reordered when an attempt does only part of
-/// the work, and nothing of it may count as an operation of the port. io_uring must really finish
-/// such work in the call; IOCP declines sends and file reads (see iocphybrid.h) but not receives.
+/// the work, and nothing of it may count as an operation of the port. io_uring and epoll must really
+/// finish such work in the call; IOCP declines sends and file reads (see iocphybrid.h) but not receives.
 /// </summary>
 public sealed class ImmediateCompletionTests : SocketTestBase
 {
-    private static bool OnIoUring => TestSupport.ExpectedDefaultBackend() == CompletionPortBackend.IoUring;
+    private static bool OnIoUring => TestSupport.AttemptsInTheCall;
 
     [Fact]
     public async Task CachedFileReadsFinishInsideTheCallWithTheRightBytesAndEndOfFile()

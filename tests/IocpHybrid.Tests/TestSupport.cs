@@ -19,22 +19,31 @@ public static class TestSupport
 
     public static Task Within(this Task task, TimeSpan? timeout = null) => task.WaitAsync(timeout ?? StepTimeout);
 
-    /// <summary>The backend the default port must use on this OS.</summary>
+    /// <summary>
+    /// The backend the default port must use here: the one IOCPH_BACKEND names, else IOCP on Windows and on
+    /// Linux io_uring where it may run, epoll where it is refused.
+    /// </summary>
     public static CompletionPortBackend ExpectedDefaultBackend()
     {
-        string? forced = Environment.GetEnvironmentVariable("IOCPH_BACKEND");
-        if (forced == "iocp")
+        switch (Environment.GetEnvironmentVariable("IOCPH_BACKEND"))
+        {
+            case "iocp": return CompletionPortBackend.Iocp;
+            case "io_uring": return CompletionPortBackend.IoUring;
+            case "epoll": return CompletionPortBackend.Epoll;
+        }
+
+        if (OperatingSystem.IsWindows())
         {
             return CompletionPortBackend.Iocp;
         }
 
-        if (forced == "io_uring")
-        {
-            return CompletionPortBackend.IoUring;
-        }
-
-        return OperatingSystem.IsWindows() ? CompletionPortBackend.Iocp : CompletionPortBackend.IoUring;
+        return CompletionPort.IsBackendAvailable(CompletionPortBackend.IoUring, out _)
+            ? CompletionPortBackend.IoUring
+            : CompletionPortBackend.Epoll;
     }
+
+    /// <summary>Linux backends do work that needs no wait inside the call (iocph_*_try_*); IOCP declines sends and file reads.</summary>
+    public static bool AttemptsInTheCall => ExpectedDefaultBackend() != CompletionPortBackend.Iocp;
 
     /// <summary>A backend that does not exist on this OS.</summary>
     public static CompletionPortBackend ForeignBackend() =>

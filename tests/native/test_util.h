@@ -350,19 +350,30 @@ static inline int test_is_linux(void)
 
 /* ---- ports ---- */
 
-/* Creates a port; exits "skipped" where the native backend can't run at all (io_uring disabled
- * by sysctl or seccomp: the epoll fallback is another issue). */
+/* Creates a port. Never skips: the default backend runs everywhere (on Linux, epoll where
+ * io_uring is refused), so a port that can't be made is a failure. */
 static inline void test_create_port_at(const iocph_port_options *o, iocph_port_t *port,
                                        const char *file, int line)
 {
     int32_t rc = iocph_port_create(o, port);
-    if (rc == IOCPH_E_UNSUPPORTED)
-        test_skip("the native backend can't be set up here");
     if (rc != IOCPH_OK || *port == 0)
         test_fail(file, line, "iocph_port_create returned %d (%s)", (int)rc,
                   iocph_status_message(rc));
 }
 #define test_create_port(o, port) test_create_port_at(o, port, __FILE__, __LINE__)
+
+/* The backend a default port runs on in this process (IOCPH_BACKEND and fallbacks included). */
+static inline int32_t test_default_backend(void)
+{
+    iocph_port_options o;
+    CHECK_OK(iocph_port_options_init(&o));
+    iocph_port_t port = 0;
+    test_create_port_at(&o, &port, __FILE__, __LINE__);
+    int32_t backend = 0;
+    CHECK_OK(iocph_port_get_backend(port, &backend));
+    CHECK_OK(iocph_port_destroy(port));
+    return backend;
+}
 
 static inline iocph_port_t test_port_pull(uint32_t workers)
 {

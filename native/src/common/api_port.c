@@ -16,53 +16,12 @@
 
 uint32_t iocph_version(void) { return IOCPH_VERSION; }
 
-const char *iocph_backend_name(int32_t backend)
-{
-    switch (backend) {
-    case IOCPH_BACKEND_DEFAULT: return "default";
-    case IOCPH_BACKEND_IOCP: return "iocp";
-    case IOCPH_BACKEND_IO_URING: return "io_uring";
-    default: return "unknown";
-    }
-}
-
 int32_t iocph_port_options_init(iocph_port_options *options)
 {
     if (!options)
         return IOCPH_E_INVALID_ARGUMENT;
     memset(options, 0, sizeof *options);
     options->size = sizeof *options;
-    return IOCPH_OK;
-}
-
-static const iocph__backend *native_backend(void)
-{
-#ifdef _WIN32
-    return &iocph__backend_iocp;
-#else
-    return &iocph__backend_io_uring;
-#endif
-}
-
-/* Resolves DEFAULT (and the IOCPH_BACKEND environment variable) to a backend of this OS. */
-static int32_t choose_backend(int32_t requested, const iocph__backend **backend)
-{
-    if (requested == IOCPH_BACKEND_DEFAULT) {
-        const char *env = iocph__getenv("IOCPH_BACKEND");
-        if (env && strcmp(env, "iocp") == 0)
-            requested = IOCPH_BACKEND_IOCP;
-        else if (env && strcmp(env, "io_uring") == 0)
-            requested = IOCPH_BACKEND_IO_URING;
-        else if (env && *env && strcmp(env, "default") != 0)
-            return IOCPH_E_UNSUPPORTED;
-        else
-            requested = native_backend()->id;
-    }
-    if (requested != IOCPH_BACKEND_IOCP && requested != IOCPH_BACKEND_IO_URING)
-        return IOCPH_E_INVALID_ARGUMENT;
-    if (requested != native_backend()->id)
-        return IOCPH_E_UNSUPPORTED;
-    *backend = native_backend();
     return IOCPH_OK;
 }
 
@@ -89,17 +48,14 @@ int32_t iocph_port_create(const iocph_port_options *options, iocph_port_t *port_
     if (options->max_batch > MAX_MAX_BATCH || options->queue_depth > IOCPH_MAX_OPS ||
         options->worker_threads > MAX_WORKERS)
         return IOCPH_E_INVALID_ARGUMENT;
+    if (options->backend < IOCPH_BACKEND_DEFAULT || options->backend > IOCPH_BACKEND_EPOLL)
+        return IOCPH_E_INVALID_ARGUMENT;
     *port_out = 0;
-    const iocph__backend *backend;
-    int32_t rc = choose_backend(options->backend, &backend);
-    if (rc < 0)
-        return rc;
 
     iocph__port *port = calloc(1, sizeof *port);
     if (!port)
         return IOCPH_E_NOMEM;
-    port->backend = backend;
-    port->backend_id = backend->id;
+    int32_t rc;
     uint32_t cpus = iocph__cpu_count();
     port->callback = options->callback;
     port->callback_context = options->callback_context;
@@ -127,7 +83,7 @@ int32_t iocph_port_create(const iocph_port_options *options, iocph_port_t *port_
         port_finalize(port);
         return rc;
     }
-    rc = backend->port_start(port);
+    rc = iocph__backend_start(port, options->backend);
     if (rc < 0) {
         iocph__table_close(port->value); /* finalizes: started is false */
         return rc;

@@ -105,6 +105,9 @@ struct iocph__op {
     void *backend_data;  /* free for the backend to use while the op is in flight */
     uint32_t completion_flags; /* iocph_completion_flags the backend adds before iocph__op_finish
                                   (IOCPH_COMPLETION_TRUNCATED); 0 when the op is allocated */
+    _Atomic uint32_t backend_state; /* free for the backend while the op is in flight (0 when
+                                       allocated) */
+    int32_t backend_error;  /* likewise (epoll: a pool thread's errno travelling to the worker) */
 };
 
 /* The op's public value: generation in the high half, pool index in the low half. */
@@ -154,6 +157,8 @@ struct iocph__port {
     const iocph__backend *backend;
     iocph_port_t value;
     int32_t backend_id;       /* iocph_backend actually used */
+    int32_t backend_reason;   /* iocph_backend_reason: why this backend (backend_choice.c) */
+    int32_t backend_os_error; /* the errno behind a fallback, else 0 */
     uint32_t worker_threads;  /* resolved (never 0 in push mode) */
     uint32_t concurrency;     /* resolved */
     uint32_t queue_depth;     /* resolved */
@@ -185,6 +190,9 @@ struct iocph__port {
 struct iocph__backend {
     int32_t id;       /* iocph_backend */
     const char *name;
+    /* Whether the backend can run in this process: IOCPH_OK, or IOCPH_E_UNSUPPORTED with
+     * *reason (iocph_backend_reason) and *os_error. NULL: it always can. */
+    int32_t (*probe)(int32_t *reason, int32_t *os_error);
     /* Creates the OS queue(s) and starts port->worker_threads workers (push mode) or whatever
      * pull mode needs. On error everything it made is undone. */
     int32_t (*port_start)(iocph__port *port);
@@ -240,7 +248,15 @@ struct iocph__backend {
 extern const iocph__backend iocph__backend_iocp;
 #else
 extern const iocph__backend iocph__backend_io_uring;
+extern const iocph__backend iocph__backend_epoll;
 #endif
+
+/* ---- choosing a backend (common/backend_choice.c) ---- */
+/* Resolves the options' backend (and IOCPH_BACKEND) and starts it on port: DEFAULT takes the
+ * first backend of this OS whose probe and port_start succeed, recording why it skipped any;
+ * a named backend is started or refused (IOCPH_E_UNSUPPORTED). Sets port->backend, backend_id,
+ * backend_reason and backend_os_error. */
+int32_t iocph__backend_start(iocph__port *port, int32_t requested);
 
 /* ---- the operation pool (common/op_pool.c) ---- */
 int32_t iocph__pool_init(iocph__op_pool *pool, uint32_t initial_ops);

@@ -98,6 +98,8 @@ iocph__op *iocph__op_alloc(iocph__port *port)
     op->next = NULL;
     op->backend_data = NULL;
     op->completion_flags = 0;
+    atomic_store_explicit(&op->backend_state, 0, memory_order_relaxed);
+    op->backend_error = 0;
     op->kind = IOCPH__OP_FREE; /* the caller sets the real kind once the op is filled in */
     return op;
 }

@@ -206,7 +206,12 @@ bool *iocph__uring_hold_counted(iocph__uring_ring *ring);
 /* Wakes the ring thread if it is (about to be) asleep: one eventfd write per sleep. */
 void iocph__uring_wake_if_sleeping(iocph__uring_ring *ring);
 
+/* uring_probe.c: whether io_uring runs in this process (iocph__backend.probe). */
+int32_t iocph__uring_probe(int32_t *reason, int32_t *os_error);
+
 /* uring_setup.c: ring creation and feature probes. */
+/* Every opcode the backend uses is in the running kernel (io_uring_get_probe_ring). */
+bool iocph__uring_has_required_opcodes(struct io_uring *uring);
 int32_t iocph__uring_ring_setup(iocph__uring_ring *ring);
 /* The SQ and CQ sizes of a port's rings. */
 void iocph__uring_ring_sizes(iocph__port *port, uint32_t *sq, uint32_t *cq);
@@ -320,7 +325,6 @@ static inline void iocph__uring_op_done(iocph__op *op, int64_t result, int32_t o
 /* uring_handles.c */
 int32_t iocph__uring_file_open(iocph__port *port, const char *path_utf8, uint32_t flags,
                                intptr_t *os);
-int32_t iocph__uring_file_length(iocph__handle *handle, uint64_t *length);
 int32_t iocph__uring_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t *write_os);
 int32_t iocph__uring_handle_attach(iocph__port *port, iocph__handle *handle);
 void iocph__uring_handle_close_os(iocph__handle *handle);

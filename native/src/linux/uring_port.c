@@ -1,6 +1,7 @@
 /*
  * uring_port.c - a port's rings: starting, stopping, freeing; and the backend's vtable.
  */
+#include "linux_os.h"
 #include "uring_internal.h"
 
 #include <errno.h>
@@ -134,13 +135,14 @@ static void uring_port_free(iocph__port *port)
 const iocph__backend iocph__backend_io_uring = {
     .id = IOCPH_BACKEND_IO_URING,
     .name = "io_uring",
+    .probe = iocph__uring_probe,
     .port_start = uring_port_start,
     .port_post = iocph__uring_port_post,
     .port_dequeue = iocph__pull_dequeue,
     .port_stop = uring_port_stop,
     .port_free = uring_port_free,
     .file_open = iocph__uring_file_open,
-    .file_length = iocph__uring_file_length,
+    .file_length = iocph__linux_file_length,
     .pipe_create = iocph__uring_pipe_create,
     .handle_attach = iocph__uring_handle_attach,
     .handle_close_os = iocph__uring_handle_close_os,

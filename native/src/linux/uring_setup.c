@@ -99,7 +99,7 @@ static int create_ring(iocph__uring_ring *ring, bool compat)
     return 0;
 }
 
-static bool has_required_opcodes(struct io_uring *uring)
+bool iocph__uring_has_required_opcodes(struct io_uring *uring)
 {
     static const int needed[] = {IORING_OP_READ,    IORING_OP_WRITE,   IORING_OP_FSYNC,
                                  IORING_OP_RECV,    IORING_OP_SEND,    IORING_OP_ASYNC_CANCEL,
@@ -151,7 +151,7 @@ int32_t iocph__uring_ring_setup(iocph__uring_ring *ring)
     ring->uring_ready = true;
     if (ring->index == 0) {
         /* Every ring of a port runs on the same kernel: probe once. */
-        if (!has_required_opcodes(&ring->uring)) {
+        if (!iocph__uring_has_required_opcodes(&ring->uring)) {
             return IOCPH_E_UNSUPPORTED;
         }
         owner->features.cancel_fd = !owner->compat && probe_cancel_fd(ring);

@@ -10,6 +10,7 @@
  * The deadline is taken when the operation is started, so time spent queued behind another
  * send or receive of the same socket counts, and a resubmitted short send gets what is left.
  */
+#include "linux_os.h"
 #include "uring_internal.h"
 
 #include <errno.h>
@@ -23,11 +24,7 @@ int32_t iocph__uring_socket_create(iocph__port *port, int family, int type, intp
     (void)port;
     /* Blocking: io_uring polls the socket itself; on an O_NONBLOCK one it would fail with
      * -EAGAIN instead of waiting. */
-    int fd = socket(family, type | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return iocph__map_errno(errno);
-    *os = fd;
-    return IOCPH_OK;
+    return iocph__linux_socket_create(family, type, false, os);
 }
 
 static uint64_t now_ns(void)

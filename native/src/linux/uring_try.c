@@ -1,38 +1,7 @@
-/* Immediate attempts on Linux: one nonblocking system call on the caller's thread, no ring. */
-/* _GNU_SOURCE (preadv2, RWF_NOWAIT) comes from the build. */
+/* Immediate attempts on io_uring: declined on the ring thread that owns the handle, else the
+ * plain nonblocking system call (linux_try.c). */
+#include "linux_os.h"
 #include "uring_internal.h"
-
-#include <errno.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-
-static int32_t failed(int error)
-{
-    /* EOPNOTSUPP: a file system without nonblocking reads; it would have to wait. */
-    return error == EAGAIN || error == EWOULDBLOCK || error == EOPNOTSUPP ? IOCPH_E_WOULD_BLOCK
-                                                                          : iocph__map_errno(error);
-}
-
-/* All of [offset, offset + length) from the page cache, or WOULD_BLOCK. A short RWF_NOWAIT read
- * means "only part is cached" or "end of file": ask again for the rest to tell which. */
-static int32_t try_read(int fd, uint8_t *buffer, uint32_t length, uint64_t offset, uint32_t *done)
-{
-    uint32_t got = 0;
-    while (got < length) {
-        struct iovec iov = {buffer + got, length - got};
-        ssize_t n = preadv2(fd, &iov, 1, (off_t)(offset + got), RWF_NOWAIT);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return failed(errno);
-        }
-        if (n == 0)
-            break; /* end of file */
-        got += (uint32_t)n;
-    }
-    *done = got;
-    return IOCPH_OK;
-}
 
 int32_t iocph__uring_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
                             uint64_t offset, uint32_t *done)
@@ -47,16 +16,5 @@ int32_t iocph__uring_try_io(iocph__handle *handle, int op_kind, void *buffer, ui
     if (iocph__uring_current == iocph__uring_ring_of(handle)) {
         return IOCPH_E_WOULD_BLOCK;
     }
-    int fd = (int)handle->os;
-    if (op_kind == IOCPH__OP_READ)
-        return try_read(fd, (uint8_t *)buffer, length, offset, done);
-    ssize_t n;
-    do {
-        n = op_kind == IOCPH__OP_SEND ? send(fd, buffer, length, MSG_DONTWAIT | MSG_NOSIGNAL)
-                                      : recv(fd, buffer, length, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return failed(errno);
-    *done = (uint32_t)n;
-    return IOCPH_OK;
+    return iocph__linux_try_io(handle, op_kind, buffer, length, offset, done);
 }

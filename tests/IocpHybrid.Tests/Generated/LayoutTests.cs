@@ -165,10 +165,26 @@ public sealed unsafe class LayoutTests
     [Fact]
     public void iocph_backend_has_the_C_values()
     {
-        Assert.Equal(3, Enum.GetNames<iocph_backend>().Length);
+        Assert.Equal(4, Enum.GetNames<iocph_backend>().Length);
         Assert.Equal<int>(0, (int)iocph_backend.IOCPH_BACKEND_DEFAULT);
         Assert.Equal<int>(1, (int)iocph_backend.IOCPH_BACKEND_IOCP);
         Assert.Equal<int>(2, (int)iocph_backend.IOCPH_BACKEND_IO_URING);
+        Assert.Equal<int>(3, (int)iocph_backend.IOCPH_BACKEND_EPOLL);
+    }
+
+    [Fact]
+    public void iocph_backend_reason_has_the_C_values()
+    {
+        Assert.Equal(9, Enum.GetNames<iocph_backend_reason>().Length);
+        Assert.Equal<int>(0, (int)iocph_backend_reason.IOCPH_REASON_NONE);
+        Assert.Equal<int>(1, (int)iocph_backend_reason.IOCPH_REASON_FORCED);
+        Assert.Equal<int>(2, (int)iocph_backend_reason.IOCPH_REASON_IO_URING_BLOCKED);
+        Assert.Equal<int>(3, (int)iocph_backend_reason.IOCPH_REASON_IO_URING_DISABLED);
+        Assert.Equal<int>(4, (int)iocph_backend_reason.IOCPH_REASON_IO_URING_MEMLOCK);
+        Assert.Equal<int>(5, (int)iocph_backend_reason.IOCPH_REASON_IO_URING_MISSING);
+        Assert.Equal<int>(6, (int)iocph_backend_reason.IOCPH_REASON_IO_URING_TOO_OLD);
+        Assert.Equal<int>(7, (int)iocph_backend_reason.IOCPH_REASON_IO_URING_FAILED);
+        Assert.Equal<int>(8, (int)iocph_backend_reason.IOCPH_REASON_NOT_THIS_OS);
     }
 
     [Fact]

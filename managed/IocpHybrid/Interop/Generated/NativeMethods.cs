@@ -34,8 +34,20 @@ public static unsafe partial class NativeMethods
     public static extern int iocph_port_get_backend([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("int32_t *")] int* backend);
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_port_get_backend_reason([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("int32_t *")] int* reason, [NativeTypeName("int32_t *")] int* os_error);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
+    public static extern int iocph_backend_probe([NativeTypeName("int32_t")] int backend, [NativeTypeName("int32_t *")] int* reason, [NativeTypeName("int32_t *")] int* os_error);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("const char *")]
     public static extern sbyte* iocph_backend_name([NativeTypeName("int32_t")] int backend);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("const char *")]
+    public static extern sbyte* iocph_backend_reason_message([NativeTypeName("int32_t")] int reason);
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]

@@ -14,4 +14,5 @@ public enum iocph_backend
     IOCPH_BACKEND_DEFAULT = 0,
     IOCPH_BACKEND_IOCP = 1,
     IOCPH_BACKEND_IO_URING = 2,
+    IOCPH_BACKEND_EPOLL = 3,
 }

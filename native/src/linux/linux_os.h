@@ -1,0 +1,21 @@
+/* What both Linux backends (io_uring, epoll) share: opening files, pipes and sockets, and the
+ * immediate attempts (iocph_*_try_*). */
+#ifndef IOCPH_LINUX_OS_H
+#define IOCPH_LINUX_OS_H
+
+#include "internal.h"
+
+#include <stdbool.h>
+
+/* open(2) with the iocph_file_flags (flags already checked); a blocking fd. */
+int32_t iocph__linux_file_open(const char *path_utf8, uint32_t flags, intptr_t *os);
+int32_t iocph__linux_file_length(iocph__handle *handle, uint64_t *length);
+/* A socket pair used one way (read end, write end), close-on-exec. */
+int32_t iocph__linux_pipe_create(bool nonblocking, intptr_t *read_os, intptr_t *write_os);
+/* An unbound socket, close-on-exec. */
+int32_t iocph__linux_socket_create(int family, int type, bool nonblocking, intptr_t *os);
+/* One nonblocking read (RWF_NOWAIT), send or receive: iocph__backend.try_io's contract. */
+int32_t iocph__linux_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
+                            uint64_t offset, uint32_t *done);
+
+#endif
