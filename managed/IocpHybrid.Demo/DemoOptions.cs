@@ -31,7 +31,7 @@ internal sealed class DemoOptions
           --block-kib N        bytes per read and write (default 1024)
           --depth N            copy lanes, each with one read or write in flight (default 32)
           --unbuffered         O_DIRECT / FILE_FLAG_NO_BUFFERING (block size must be a multiple of 4 KiB)
-          --backend NAME       iocp or io_uring (default: the platform's)
+          --backend NAME       iocp, io_uring or epoll (default: the best that runs here)
           --keep               keep the copy (it is deleted after a successful verification otherwise)
           --echo-clients N     concurrent echo clients (default 200)
           --echo-rounds N      rounds of messages (1 B .. 256 KiB) per client (default 3)
@@ -96,8 +96,9 @@ internal sealed class DemoOptions
                     {
                         "iocp" => CompletionPortBackend.Iocp,
                         "io_uring" => CompletionPortBackend.IoUring,
+                        "epoll" => CompletionPortBackend.Epoll,
                         "default" => CompletionPortBackend.Default,
-                        string other => throw new ArgumentException($"Unknown backend '{other}' (iocp, io_uring)."),
+                        string other => throw new ArgumentException($"Unknown backend '{other}' (iocp, io_uring, epoll)."),
                     };
                     break;
                 default:

@@ -37,6 +37,7 @@ static async Task<int> RunAsync(DemoOptions options)
 {
     await using var port = new CompletionPort(new CompletionPortOptions { Backend = options.Backend });
     Console.WriteLine($"IocpHybrid {CompletionPort.NativeVersion} demo on {Environment.OSVersion} (.NET {Environment.Version})");
+    Console.WriteLine($"backend: {port.BackendName} ({port.BackendReasonMessage})");
     int result = options.SkipCopy ? 0 : await CopyFileAsync(port, options);
     if (result == 0 && !options.SkipEcho)
     {

@@ -294,10 +294,14 @@ IOCPH_API int32_t iocph_port_get_stats(iocph_port_t port, iocph_port_stats *stat
 IOCPH_API int32_t iocph_handle_close(iocph_handle_t handle);
 
 /*
- * Requests cancellation of one operation started on `handle` (CancelIoEx with its OVERLAPPED /
- * IORING_OP_ASYNC_CANCEL). Its completion still arrives, with IOCPH_E_CANCELED, or with its real
- * result if it finished first. Errors: IOCPH_E_NOTPENDING (already completed, or not an
- * operation of this handle), IOCPH_E_BADHANDLE.
+ * Requests cancellation of one operation started on `handle`. Its completion still arrives, with
+ * IOCPH_E_CANCELED, or with its real result if it finished first. A file read, write or flush the
+ * OS has already begun may not stop: on the epoll backend one that a pool thread is running (a
+ * blocking pread/pwrite/fsync, which nothing interrupts) completes with its real result when the
+ * system call returns, and only one still queued for a pool thread completes with
+ * IOCPH_E_CANCELED; io_uring and IOCP likewise let a device transfer in progress finish.
+ * Errors: IOCPH_E_NOTPENDING (already completed, or not an operation of this handle),
+ * IOCPH_E_BADHANDLE.
  */
 IOCPH_API int32_t iocph_op_cancel(iocph_handle_t handle, iocph_op_t op);
 
@@ -385,14 +389,13 @@ IOCPH_API int32_t iocph_pipe_write(iocph_handle_t write_end, const void *buffer,
  *
  * Per-operation timeouts: every socket operation takes timeout_ms (0 = none). An operation still
  * in flight when it expires completes with IOCPH_E_TIMEOUT (io_uring: a linked timeout; IOCP: the
- * port's timer cancels it). The time counts from the call. Bytes a timed-out or cancelled send
+ * port's timer cancels it; epoll: the worker's timeout heap). The time counts from the call. Bytes a timed-out or cancelled send
  * may already have passed to the kernel are not reported (the completion carries the error, not a
  * partial count); treat the connection as broken.
  *
  * Ordering: sends on one TCP socket go out in the order they were started, whole, never
- * interleaved; receives are filled in the order they were started. (io_uring keeps one send and
- * one receive per socket in the kernel and queues the rest; a queued operation's timeout can only
- * fire once the one ahead of it has completed.)
+ * interleaved; receives are filled in the order they were started. A timeout may fire late while
+ * the operation waits behind an earlier one of the same direction (io_uring), never early.
  *
  * Endpoints: an IPv6 socket takes IPv4 endpoints as IPv4-mapped addresses (::ffff:a.b.c.d), which
  * reach IPv4 peers only if it was made with IOCPH_SOCKET_DUAL_MODE; an IPv4 socket refuses IPv6
@@ -450,8 +453,8 @@ typedef struct iocph_accept_result {
 
 /*
  * Accepts one connection (Windows: AcceptEx on a pre-created overlapped socket, then
- * SO_UPDATE_ACCEPT_CONTEXT; Linux: io_uring accept). Several accepts may be outstanding.
- * `result` (not NULL) must stay valid until the completion; on result 0 it holds the new socket,
+ * SO_UPDATE_ACCEPT_CONTEXT; Linux: io_uring accept, or accept4 on readiness with epoll). Several
+ * accepts may be outstanding. `result` (not NULL) must stay valid until the completion; on result 0 it holds the new socket,
  * associated with the listener's port under `key` (the accept's own completion carries the
  * listener's key). A cancelled, timed-out or failed accept leaves no socket; an accept whose
  * connection arrived just before a cancel or timeout completes with 0 and the socket.
@@ -462,8 +465,8 @@ IOCPH_API int32_t iocph_tcp_accept(iocph_handle_t listener, uint64_t key,
 
 /*
  * Creates a TCP socket and connects it to `remote` (Windows: ConnectEx after binding; Linux:
- * io_uring connect), bound first to `local` if not NULL (same family as remote). remote->port
- * must not be 0. When the function returns 0, *socket is the new handle at once, owned by the
+ * io_uring connect, or a nonblocking connect with epoll), bound first to `local` if not NULL
+ * (same family as remote). remote->port must not be 0. When the function returns 0, *socket is the new handle at once, owned by the
  * caller whatever the completion says (close it also when the connect fails); when it returns an
  * error, *socket is 0 and nothing is left to close. Completion result: 0, or
  * IOCPH_E_CONNECTION_REFUSED, IOCPH_E_HOST_UNREACHABLE, IOCPH_E_NETWORK_UNREACHABLE,
@@ -503,29 +506,17 @@ IOCPH_API int32_t iocph_socket_receive_scatter(iocph_handle_t socket, const iocp
 IOCPH_API int32_t iocph_socket_shutdown_send(iocph_handle_t socket);
 
 /* ---------------------------------------------------------------------------------------------
- * Held wake-ups. A backend whose workers own the kernel queue (io_uring: a ring per worker) must
- * wake a sleeping worker to hand it an operation started on another thread: a system call and a
- * context switch. A thread about to start a burst of operations (for instance while it runs the
- * continuations of a batch of completions) can hold those wake-ups back: between
- * iocph_thread_hold_wakeups() and iocph_thread_release_wakeups() the operations it starts are
- * queued but each worker is woken once, at the release, however many it got. Holds nest (the
- * outermost release wakes). The release must come, on the same thread: until then the held
- * operations may not start (io_uring starts them within about a millisecond even so). On
- * io_uring, unbuffered file reads and writes started under a hold skip the worker altogether: the
- * holding thread submits them to the kernel itself, a few at a time and the rest at the release,
- * and the worker only reaps their completions. IOCP queues to the kernel directly: both calls do
- * nothing there.
- * iocph_thread_hold_wakeups_and_reap() holds the same way, and the thread also offers to take
- * those completions itself: at its outermost release, the completions of such unbuffered reads
- * and writes that are ready on the workers it held are delivered to their ports' callbacks right
- * there, on this thread, before the release returns, and the workers are not woken for them
- * (io_uring push-mode ports with a direct ring, whose callbacks the concurrency value does not cap;
- * elsewhere it is iocph_thread_hold_wakeups). The callbacks must be able to run on this thread at
- * that point, and a port's callback may then run on more threads at once than it has workers. A
- * thread running a batch of continuations that start the next reads thus keeps
- * them going without a hand-over per batch. Deliveries stay exactly once, and a holder that
- * blocks before its release only delays them: the worker reaps what is left within about a
- * millisecond.
+ * Held wake-ups: a hint for a thread about to start a burst of operations (for instance while it
+ * runs the continuations of a batch of completions). Between iocph_thread_hold_wakeups() and
+ * iocph_thread_release_wakeups() the operations it starts may wait for the release before they
+ * reach the OS, so that a worker is woken once per burst rather than once per operation. Holds
+ * nest (the outermost release counts) and the release must come, on the same thread; a holder
+ * that blocks before it only delays its operations (by about a millisecond at most), never loses
+ * them. iocph_thread_hold_wakeups_and_reap() holds the same way and also lets the library deliver
+ * completions of operations the holder started to their ports' callbacks on this thread, inside
+ * the outermost release: those callbacks must be able to run there, and a port's callback may then
+ * run on more threads at once than it has workers. Deliveries stay exactly once. Backends where a
+ * wake-up costs nothing extra ignore both (IOCP, epoll).
  * ------------------------------------------------------------------------------------------ */
 
 IOCPH_API void iocph_thread_hold_wakeups(void);
@@ -539,11 +530,10 @@ IOCPH_API void iocph_thread_release_wakeups(void);
  * send into a socket buffer with room, a read of a page already cached): a trip through the port
  * costs a hand-over between threads, which is far more than the system call.
  * Pattern: try; on IOCPH_E_WOULD_BLOCK (or a partial send) start the asynchronous operation for
- * what is left. A backend may answer IOCPH_E_WOULD_BLOCK every time: IOCP does (Windows has no
- * nonblocking read of cached file data, and its sockets are in overlapped mode), so code written
- * this way is portable and correct everywhere. io_uring declines on the worker thread that owns
- * the handle (inside a callback of its port): an operation started there is submitted with that
- * worker's next batch at no system call of its own, which is cheaper than the attempt.
+ * what is left. A backend may decline whenever the asynchronous operation is as cheap as the
+ * attempt (IOCP declines sends and file reads: Windows has no nonblocking read of cached file data
+ * and its sockets are in overlapped mode; io_uring declines inside a callback of the worker that
+ * owns the handle), so code written this way is portable and correct everywhere.
  * Rules: never while an asynchronous operation of the same direction (send / receive) is in flight
  * on the socket, since their bytes would interleave; positional file reads have no such rule.
  * Errors: as the asynchronous operation's (IOCPH_E_BADHANDLE, IOCPH_E_SHUTDOWN, connection errors,

@@ -22,6 +22,8 @@ public sealed partial class Cases
             new("IocpHybrid C#", () => Idle(idleExe, ["--mode", "port", "--conns", conns], n)),
             new("IocpHybrid C", () => Idle(Path.Combine(p.NativeDir, "bench_idle_iocph"), ["--conns", conns], n)),
             new("epoll C (floor)", () => Idle(Path.Combine(p.NativeDir, "bench_idle_epoll"), ["--conns", conns], n)),
+            new("IocpHybrid C# (epoll backend)", () => Idle(idleExe, ["--mode", "port", "--conns", conns], n, Epoll)),
+            new("IocpHybrid C (epoll backend)", () => Idle(Path.Combine(p.NativeDir, "bench_idle_iocph"), ["--conns", conns], n, Epoll)),
         ])
         {
             Extra = ["managed_bytes_per_conn", "native_bytes_per_conn", "managed_live_bytes_per_conn"],
@@ -36,7 +38,9 @@ public sealed partial class Cases
     }
 
     /// <summary>One run: server up, client connects, server measures, client's bytes prove the receives were pending.</summary>
-    private Figures Idle(string server, string[] args, int n)
+    private static readonly Dictionary<string, string> Epoll = new() { ["IOCPH_BACKEND"] = "epoll" };
+
+    private Figures Idle(string server, string[] args, int n, IDictionary<string, string>? env = null)
     {
         if (Environment.ProcessorCount < 2)
         {
@@ -44,7 +48,7 @@ public sealed partial class Cases
         }
 
         TimeSpan step = TimeSpan.FromSeconds(120);
-        using var srv = LineProcess.Start(server, args, ServerCore);
+        using var srv = LineProcess.Start(server, args, ServerCore, env);
         string listening = srv.WaitForLine("\"listening\"", step);
         int port;
         using (var doc = JsonDocument.Parse(listening))

@@ -78,6 +78,8 @@ public sealed partial class Cases(Options o, Paths p)
 
     /// <summary>RandomAccess as the issue measures it on a dropped cache: a short run right after the drop.</summary>
     internal const string RaShortRun = "RandomAccess.ReadAsync (short run after the drop)";
+    internal const string EpollFilesThreadPool = "IocpHybrid C# (thread pool, epoll backend)";
+    internal const string EpollFilesInline = "IocpHybrid C# (inline, epoll backend)";
 
     private BenchCase FileRead(int depth, bool direct)
     {
@@ -98,8 +100,10 @@ public sealed partial class Cases(Options o, Paths p)
         }
 
         // A C# contender: the run's arguments, its warm-up and flags of its own.
-        Figures Managed(string contender, string[] flags) =>
-            Files(["--contender", contender, "--file", file, "--depth", d, "--seconds", Sec(3), "--warmup", ManagedWarmup(), .. flags]);
+        Figures Managed(string contender, string[] flags, IDictionary<string, string>? env = null) =>
+            Runner.ParseJsonLine(Runner.Run(p.FilesExe,
+                ["--contender", contender, "--file", file, "--depth", d, "--seconds", Sec(3), "--warmup", ManagedWarmup(), .. flags], Core, env));
+        var epoll = new Dictionary<string, string> { ["IOCPH_BACKEND"] = "epoll" };
 
         var contenders = new List<Contender>
         {
@@ -112,6 +116,15 @@ public sealed partial class Cases(Options o, Paths p)
             new("pread, 1 thread (floor, depth 1)", () => Native("bench_file_read", ["--engine", "pread", "--file", file, "--seconds", Sec(3), .. dirArg])),
             new("fio io_uring", () => Fio(file, depth, direct)),
         };
+        if (depth == 32)
+        {
+            // The epoll backend (IOCPH_BACKEND=epoll): files on its pool of blocking threads.
+            contenders.Add(new(EpollFilesThreadPool, () => Managed("portfile", dirArg, epoll)));
+            contenders.Add(new(EpollFilesInline, () => Managed("portfile-inline", dirArg, epoll)));
+            contenders.Add(new("IocpHybrid C (push, epoll backend)", () => Runner.ParseJsonLine(Runner.Run(Path.Combine(p.NativeDir, "bench_file_read"),
+                ["--engine", "iocph-push", "--file", file, "--depth", d, "--seconds", Sec(3), .. dirArg], Core, epoll))));
+        }
+
         if (direct)
         {
             // The issue's protocol for the .NET baseline: the cache dropped right before a short run,

@@ -43,10 +43,15 @@ public sealed class LineProcess : IDisposable
         get { lock (_all) { return string.Join('\n', _all); } }
     }
 
-    public static LineProcess Start(string file, IEnumerable<string> args, string? cpus)
+    public static LineProcess Start(string file, IEnumerable<string> args, string? cpus, IDictionary<string, string>? env = null)
     {
         ProcessStartInfo psi = Runner.PinnedStartInfo(file, args, cpus);
         psi.RedirectStandardInput = true;
+        foreach (var (k, v) in env ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
+
         return new LineProcess(Process.Start(psi)!, Path.GetFileName(file));
     }
 

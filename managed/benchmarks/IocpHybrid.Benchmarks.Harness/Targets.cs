@@ -61,6 +61,18 @@ public static class Targets
             "IocpHybrid C (pull)", "fio io_uring", "ops_per_sec", 1.0, true),
         new("Files page cache depth 32: C (push) >= fio io_uring", CachedDepth32,
             "IocpHybrid C (push)", "fio io_uring", "ops_per_sec", 1.0, true),
+
+        // The epoll backend (issue 16).
+        new("epoll backend, TCP 64 x 64 B: C server CPU per round trip <= 1.10x plain C epoll's", Echo64,
+            Cases.EpollC, "plain C epoll (floor)", "server_cpu_us_per_rt", 1.10, false),
+        new("epoll backend, TCP 64 x 64 B: C# (thread pool) >= 1.3x the round trips/s of System.Net.Sockets", Echo64,
+            Cases.EpollThreadPool, "System.Net.Sockets", "round_trips_per_sec", 1.3, true),
+        new("epoll backend, TCP 64 x 64 B: C# (inline) >= 1.0x System.Net.Sockets (inline) in round trips/s", Echo64,
+            Cases.EpollInline, "System.Net.Sockets (inline)", "round_trips_per_sec", 1.0, true),
+        new("epoll backend, Files page cache depth 32: C# (thread pool) >= 0.9x RandomAccess", CachedDepth32,
+            Cases.EpollFilesThreadPool, "RandomAccess.ReadAsync", "ops_per_sec", 0.9, true),
+        new("epoll backend, Files page cache depth 32: C# (inline) >= 0.9x RandomAccess", CachedDepth32,
+            Cases.EpollFilesInline, "RandomAccess.ReadAsync", "ops_per_sec", 0.9, true),
     ];
 
     /// <summary>The targets this run measured (cases left out by --filter are left out here too).</summary>

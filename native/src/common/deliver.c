@@ -11,6 +11,13 @@ iocph__port *iocph__current_callback_port(void) { return current_port; }
 
 void iocph__op_finish(iocph__op *op, int64_t result, int32_t os_error, iocph_completion *entry)
 {
+    /* The exactly-once rule, checked here for every backend: every path that ends an operation
+     * (completion, cancel, timeout, close, shutdown) ends in this function, and the op returns to
+     * the pool (kind FREE) in it. Finishing it again would hand the user a second completion for
+     * one start, after the op may have been reused: a backend bug that must stop the process at
+     * once (as the managed layer's tripwire does) rather than corrupt the caller's state. */
+    if (op->kind == IOCPH__OP_FREE)
+        abort();
     entry->user_data = op->user_data;
     entry->key = op->key;
     if (op->kind == IOCPH__OP_POST) {

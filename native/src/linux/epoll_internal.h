@@ -43,6 +43,16 @@ enum {
  * close does - costs nothing. */
 typedef struct iocph__epoll_handle {
     iocph__lane lanes[2]; /* IOCPH__EPOLL_LANE_* */
+    /* Per lane: may an attempt succeed? False once the worker saw EAGAIN, or a stream receive
+     * read less than it asked for (the socket had no more), until the next edge of that
+     * direction: an op reaching the lane then waits for the edge instead of making a system call
+     * that can only say EAGAIN (a server re-posting its receive after each echo would pay one per
+     * round trip). Worker only; starts true. */
+    bool ready[2];
+    /* The peer closed or reset (an event said EPOLLRDHUP, EPOLLHUP or EPOLLERR): the end of
+     * stream or the error waits behind the data and brings no edge of its own, so a short
+     * read no longer means "empty". Worker only. */
+    bool hung_up;
     int fd;
     bool polled;          /* registered with the worker's epoll (not regular files) */
     _Atomic uint32_t ops;

@@ -119,16 +119,29 @@ static void finish(iocph__epoll_worker *w, iocph__op *op, int64_t result, int32_
 
 /* ---- lanes ---- */
 
+/* A stream receive that got fewer bytes than it asked for emptied the socket (TCP and
+ * socket-pair reads return everything queued up to the length): the next data brings an edge. Not
+ * for datagrams (one per call), nor at end of stream (0: no edge will follow, reads return 0). */
+static bool drained(const iocph__epoll_handle *hd, const iocph__op *op, int64_t result)
+{
+    return !hd->hung_up && (op->kind == IOCPH__OP_RECEIVE || op->kind == IOCPH__OP_PIPE_READ) &&
+           result > 0 && (uint64_t)result < op->length;
+}
+
 /* Tries the head of the lane until it has to wait or the lane is empty. */
 static void run_lane(iocph__epoll_worker *w, iocph__epoll_handle *hd, int lane_index)
 {
     iocph__lane *lane = &hd->lanes[lane_index];
-    while (lane->head) {
+    while (lane->head && hd->ready[lane_index]) {
         iocph__op *op = lane->head;
         int64_t result;
         int32_t os_error;
-        if (iocph__epoll_attempt(op, &result, &os_error) == IOCPH__EPOLL_WAIT)
+        if (iocph__epoll_attempt(op, &result, &os_error) == IOCPH__EPOLL_WAIT) {
+            hd->ready[lane_index] = false;
             return;
+        }
+        if (drained(hd, op, result))
+            hd->ready[lane_index] = false;
         iocph__lane_remove(lane, op);
         finish(w, op, result, os_error);
     }
@@ -298,10 +311,16 @@ static void handle_event(iocph__epoll_worker *w, const struct epoll_event *ev)
         return;
     }
     uint32_t e = ev->events;
-    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+    if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        hd->hung_up = true;
+    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        hd->ready[IOCPH__EPOLL_LANE_RECEIVE] = true;
         run_lane(w, hd, IOCPH__EPOLL_LANE_RECEIVE);
-    if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+    }
+    if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+        hd->ready[IOCPH__EPOLL_LANE_SEND] = true;
         run_lane(w, hd, IOCPH__EPOLL_LANE_SEND);
+    }
 }
 
 static void expire_timers(iocph__epoll_worker *w)

@@ -151,6 +151,7 @@ static int32_t epoll_handle_attach(iocph__port *port, iocph__handle *handle)
     if (!hd)
         return IOCPH_E_NOMEM;
     hd->fd = (int)handle->os;
+    hd->ready[IOCPH__EPOLL_LANE_SEND] = hd->ready[IOCPH__EPOLL_LANE_RECEIVE] = true;
     /* Round robin, like RSS: all of a handle's operations stay on one worker, in order. */
     handle->ring = atomic_fetch_add_explicit(&ep->next_worker, 1, memory_order_relaxed) %
                    ep->worker_count;
@@ -273,6 +274,24 @@ static int32_t epoll_handle_cancel_all(iocph__handle *handle)
     return IOCPH_OK;
 }
 
+/* The attempt itself is the plain nonblocking call; on the worker that owns the handle (its
+ * callback: a C callback, an inline C# continuation) the worker also learns from it, so that the
+ * operation started after a declined receive waits for the edge instead of trying again. */
+static int32_t epoll_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
+                            uint64_t offset, uint32_t *done)
+{
+    int32_t rc = iocph__linux_try_io(handle, op_kind, buffer, length, offset, done);
+    iocph__epoll_handle *hd = handle->backend_data;
+    if (op_kind != IOCPH__OP_READ && hd && iocph__epoll_current == iocph__epoll_worker_of(handle)) {
+        int lane = op_kind == IOCPH__OP_SEND ? IOCPH__EPOLL_LANE_SEND : IOCPH__EPOLL_LANE_RECEIVE;
+        if (rc == IOCPH_E_WOULD_BLOCK ||
+            (rc == IOCPH_OK && op_kind == IOCPH__OP_RECEIVE && !hd->hung_up && *done > 0 &&
+             *done < length))
+            hd->ready[lane] = false;
+    }
+    return rc;
+}
+
 const iocph__backend iocph__backend_epoll = {
     .id = IOCPH_BACKEND_EPOLL,
     .name = "epoll",
@@ -291,7 +310,7 @@ const iocph__backend iocph__backend_epoll = {
     .op_cancel = epoll_op_cancel,
     .handle_cancel_all = epoll_handle_cancel_all,
     .worker_release = NULL, /* a wake-up costs the same held or not: nothing is held */
-    .try_io = iocph__linux_try_io,
+    .try_io = epoll_try_io,
     .op_ext_size = sizeof(iocph__epoll_sock_ext),
     .socket_create = epoll_socket_create,
 };
