@@ -257,13 +257,19 @@ function Invoke-Managed-Tests-Wine {
 # The benchmark harness as a smoke pass (issue 5): every case must run and produce figures; no
 # speed is asserted. Each case counts as one test: passed when every contender that could run here
 # produced figures, skipped when none could (a tool missing), failed otherwise.
-# Run on Linux (the io_uring backend) and with --wine (the IOCP backend: the win-x64 builds under Wine).
-function Invoke-Bench-Smoke([string] $Label, [string[]] $BenchArgs, [string] $OutDir) {
+# Run on Linux (the io_uring backend), again with IOCPH_BACKEND=epoll (every library contender on the
+# epoll backend) and with --wine (the IOCP backend: the win-x64 builds under Wine).
+function Invoke-Bench-Smoke([string] $Label, [string[]] $BenchArgs, [string] $OutDir, [hashtable] $Environment = @{}) {
     Write-Step "Benchmarks, smoke pass (./build.sh bench $($BenchArgs -join ' '))"
     $json = Join-Path $OutDir 'results.json'
     Remove-Item -Force -ErrorAction SilentlyContinue $json
     $script:BenchExitCode = -1
-    Invoke-Bench ($BenchArgs + @('--output-dir', $OutDir)) | Out-Host
+    foreach ($name in $Environment.Keys) { Set-Item "env:$name" $Environment[$name] }
+    try {
+        Invoke-Bench ($BenchArgs + @('--output-dir', $OutDir)) | Out-Host
+    } finally {
+        foreach ($name in $Environment.Keys) { Remove-Item "env:$name" -ErrorAction SilentlyContinue }
+    }
     if (-not (Test-Path $json)) { Add-Suite $Label 0 1 0 "no results.json (harness exit code $script:BenchExitCode)"; return }
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($case in (Get-Content -Raw $json | ConvertFrom-Json).cases) {
@@ -306,6 +312,7 @@ function Invoke-AllTests([bool] $WithWine) {
         if ($WithWine) { Invoke-Managed-Tests-Wine }
         if (-not $NoBench) {
             Invoke-Bench-Smoke 'bench --quick' @('--quick') (Join-Path $Artifacts 'bench')
+            Invoke-Bench-Smoke 'bench --quick (epoll)' @('--quick') (Join-Path $Artifacts 'bench-epoll') @{ IOCPH_BACKEND = 'epoll' }
             if ($WithWine) { Invoke-Bench-Smoke 'bench --wine' @('--wine') (Join-Path $Artifacts 'bench-wine') }
         }
     }

@@ -33,7 +33,7 @@ var results = new List<CaseResult>();
 foreach (BenchCase bc in new Cases(o, paths).All())
 {
     string full = $"{bc.Section} {bc.Name}";
-    if (o.Filter != null && !full.Contains(o.Filter, StringComparison.OrdinalIgnoreCase))
+    if (o.Filter != null && !o.Filter.Split('|').Any(f => full.Contains(f, StringComparison.OrdinalIgnoreCase)))
     {
         continue;
     }
@@ -154,7 +154,7 @@ namespace IocpHybrid.Benchmarks.Harness
             usage: ./build.sh bench [--quick] [--seconds N] [--filter TEXT] [--reps N] [--output-dir DIR]
               --quick        smoke pass: 128 MiB data file, 0.5 s per run, short BenchmarkDotNet jobs
               --seconds N    seconds per timed run (default 3 for files, 2 for posts)
-              --filter TEXT  only cases whose "section name" contains TEXT (case-insensitive)
+              --filter TEXT  only cases whose "section name" contains TEXT (case-insensitive; A|B: either)
               --reps N       interleaved repetitions per case (default 3, at least 3)
               --output-dir DIR  output folder (default artifacts/bench)
               --wine         smoke pass on the IOCP backend: the win-x64 builds under Wine (implies --quick)

@@ -17,6 +17,7 @@
 #define IOCPH_IOCP_INTERNAL_H
 
 #include "internal.h"
+#include "timer_heap.h"
 
 #include <mswsock.h>
 #include <ws2tcpip.h>
@@ -68,8 +69,8 @@ typedef struct iocph__win_sock_ext {
     DWORD recv_flags;               /* WSARecv / WSARecvFrom in/out flags */
     DWORD sync_error;               /* a synchronous outcome re-posted as a KEY_IO packet */
     SOCKET accept_socket;           /* ACCEPT: the pre-created socket, INVALID_SOCKET if none */
-    uint64_t deadline;              /* timeout: iocph__now_ms() when it expires */
-    uint32_t heap_index;            /* timeout: place in the port's timer heap, or UINT32_MAX */
+    iocph__timer timer;             /* timeout: its deadline and place in the port's heap */
+    iocph__op *op;                  /* timeout: the op this block belongs to (for the timer) */
     _Atomic int timed_out;          /* set by the timer before it cancels the op */
     /* ACCEPT: local and remote address as AcceptEx writes them (each 16 bytes larger). */
     uint8_t accept_buf[2 * (sizeof(SOCKADDR_STORAGE) + 16)];

@@ -3,6 +3,8 @@
  * its I/O (CancelIoEx), so the op completes through the port as usual and the completion turns
  * "aborted" into IOCPH_E_TIMEOUT.
  *
+ * The heap itself is the common one (common/timer_heap.c), kept under this port's lock.
+ *
  * Why not CreateTimerQueueTimer: creating and deleting a timer-queue timer each hop to the
  * queue's thread and allocate, for every op (measured under Wine: +130 us per op). Here arming
  * and disarming are a lock and a heap step on memory the op already owns (its ext); the thread
@@ -16,8 +18,6 @@
 
 #include <stdlib.h>
 
-#define NOT_ARMED UINT32_MAX
-
 struct iocph__win_timers {
     iocph__mutex lock;
     HANDLE wake;          /* auto-reset: a new earliest deadline, or stop */
@@ -26,59 +26,8 @@ struct iocph__win_timers {
     /* When the thread wakes up next (UINT64_MAX: not before it is woken). Removals leave it:
      * the thread then wakes for nothing once, which is cheaper than a wake-up per removal. */
     uint64_t sleep_until;
-    iocph__op **heap;     /* min-heap on ext->deadline; ext->heap_index is each op's place */
-    uint32_t count, capacity;
+    iocph__timer_heap heap; /* common/timer_heap.c, under the lock */
 };
-
-static uint64_t deadline_of(iocph__op *op) { return iocph__win_ext(op)->deadline; }
-
-static void place(iocph__win_timers *t, uint32_t i, iocph__op *op)
-{
-    t->heap[i] = op;
-    iocph__win_ext(op)->heap_index = i;
-}
-
-static void sift_up(iocph__win_timers *t, uint32_t i)
-{
-    iocph__op *op = t->heap[i];
-    while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
-        if (deadline_of(t->heap[parent]) <= deadline_of(op))
-            break;
-        place(t, i, t->heap[parent]);
-        i = parent;
-    }
-    place(t, i, op);
-}
-
-static void sift_down(iocph__win_timers *t, uint32_t i)
-{
-    iocph__op *op = t->heap[i];
-    for (;;) {
-        uint32_t child = 2 * i + 1;
-        if (child >= t->count)
-            break;
-        if (child + 1 < t->count && deadline_of(t->heap[child + 1]) < deadline_of(t->heap[child]))
-            child++;
-        if (deadline_of(op) <= deadline_of(t->heap[child]))
-            break;
-        place(t, i, t->heap[child]);
-        i = child;
-    }
-    place(t, i, op);
-}
-
-/* Takes the op at heap position i out of the heap. Called with the lock held. */
-static void remove_at(iocph__win_timers *t, uint32_t i)
-{
-    iocph__win_ext(t->heap[i])->heap_index = NOT_ARMED;
-    iocph__op *last = t->heap[--t->count];
-    if (i == t->count)
-        return;
-    place(t, i, last);
-    sift_down(t, i);
-    sift_up(t, iocph__win_ext(last)->heap_index);
-}
 
 static void timer_main(void *arg)
 {
@@ -86,9 +35,10 @@ static void timer_main(void *arg)
     iocph__mutex_lock(&t->lock);
     while (!t->stop) {
         uint64_t now = iocph__now_ms();
-        while (t->count && deadline_of(t->heap[0]) <= now) {
-            iocph__op *op = t->heap[0];
-            remove_at(t, 0);
+        iocph__timer *first;
+        while ((first = iocph__timer_heap_first(&t->heap)) && first->deadline_ms <= now) {
+            iocph__timer_heap_remove(&t->heap, first);
+            iocph__op *op = IOCPH__CONTAINER_OF(first, iocph__win_sock_ext, timer)->op;
             /* The flag first: the issuing thread checks it after its I/O call, so a timeout that
              * comes before the I/O exists (nothing for CancelIoEx to find) still cancels it. */
             atomic_store_explicit(&iocph__win_ext(op)->timed_out, 1, memory_order_seq_cst);
@@ -96,9 +46,9 @@ static void timer_main(void *arg)
         }
         DWORD wait = INFINITE;
         t->sleep_until = UINT64_MAX;
-        if (t->count) {
-            uint64_t left = deadline_of(t->heap[0]) - now;
-            wait = left < INFINITE ? (DWORD)left : INFINITE - 1;
+        int left = iocph__timer_heap_wait_ms(&t->heap, now);
+        if (left >= 0) {
+            wait = (DWORD)left;
             t->sleep_until = now + wait;
         }
         iocph__mutex_unlock(&t->lock);
@@ -134,7 +84,8 @@ static BOOL CALLBACK start_timers(PINIT_ONCE once, PVOID param, PVOID *context)
 int32_t iocph__win_timer_arm(iocph__op *op)
 {
     iocph__win_sock_ext *ext = iocph__win_ext(op);
-    ext->heap_index = NOT_ARMED;
+    ext->timer.slot = 0;
+    ext->op = op;
     atomic_store_explicit(&ext->timed_out, 0, memory_order_relaxed);
     if (op->sock->timeout_ms == 0)
         return IOCPH_OK;
@@ -143,28 +94,19 @@ int32_t iocph__win_timer_arm(iocph__op *op)
     iocph__win_timers *t = w->timers;
     if (!t)
         return IOCPH_E_NOMEM;
-    ext->deadline = iocph__now_ms() + op->sock->timeout_ms;
+    ext->timer.deadline_ms = iocph__now_ms() + op->sock->timeout_ms;
     iocph__mutex_lock(&t->lock);
-    if (t->count == t->capacity) {
-        /* Grows with the most timed ops ever in flight at once, then stays: no allocation per
-         * op in steady state. */
-        uint32_t capacity = t->capacity ? t->capacity * 2 : 64;
-        iocph__op **grown = realloc(t->heap, (size_t)capacity * sizeof *grown);
-        if (!grown) {
-            iocph__mutex_unlock(&t->lock);
-            return IOCPH_E_NOMEM;
-        }
-        t->heap = grown;
-        t->capacity = capacity;
+    /* The heap grows with the most timed ops ever in flight at once, then stays: no allocation
+     * per op in steady state. */
+    if (iocph__timer_heap_add(&t->heap, &ext->timer) < 0) {
+        iocph__mutex_unlock(&t->lock);
+        return IOCPH_E_NOMEM;
     }
-    t->heap[t->count] = op;
-    ext->heap_index = t->count++;
-    sift_up(t, ext->heap_index);
     /* Wake the thread only if it would sleep past this deadline (with one timeout value for
      * every op, a new deadline is later than the one it sleeps until: no wake-up at all). */
-    bool wake = ext->deadline < t->sleep_until;
+    bool wake = ext->timer.deadline_ms < t->sleep_until;
     if (wake)
-        t->sleep_until = ext->deadline;
+        t->sleep_until = ext->timer.deadline_ms;
     iocph__mutex_unlock(&t->lock);
     if (wake)
         SetEvent(t->wake);
@@ -180,8 +122,7 @@ void iocph__win_timer_disarm(iocph__op *op)
     if (!t)
         return; /* arming failed before the timer existed */
     iocph__mutex_lock(&t->lock);
-    if (ext->heap_index != NOT_ARMED) /* NOT_ARMED: it expired, the thread took it out */
-        remove_at(t, ext->heap_index);
+    iocph__timer_heap_remove(&t->heap, &ext->timer); /* no-op if it expired: the thread took it */
     iocph__mutex_unlock(&t->lock);
 }
 
@@ -198,7 +139,7 @@ void iocph__win_timers_free(iocph__win_port *w)
     iocph__thread_join(t->thread);
     CloseHandle(t->wake);
     iocph__mutex_destroy(&t->lock);
-    free(t->heap);
+    iocph__timer_heap_free(&t->heap);
     free(t);
     w->timers = NULL;
 }
