@@ -110,6 +110,32 @@ struct iocph__op {
     int32_t backend_error;  /* likewise (epoll: a pool thread's errno travelling to the worker) */
 };
 
+/* A positional file operation (READ, WRITE, FLUSH). */
+static inline bool iocph__op_is_file_io(const iocph__op *op)
+{
+    return op->kind == IOCPH__OP_READ || op->kind == IOCPH__OP_WRITE || op->kind == IOCPH__OP_FLUSH;
+}
+
+/* A socket operation (ACCEPT .. RECEIVE_FROM): op->sock and its backend block are in use. */
+static inline bool iocph__op_is_socket(const iocph__op *op)
+{
+    return op->kind >= IOCPH__OP_ACCEPT && op->kind <= IOCPH__OP_RECEIVE_FROM;
+}
+
+/* Takes a LIFO stack of ops linked through op->next (a lock-free hand-over stack, newest first)
+ * and returns it oldest first, so that each producer's order is kept. */
+static inline iocph__op *iocph__op_stack_fifo(iocph__op *stack)
+{
+    iocph__op *fifo = NULL;
+    while (stack) {
+        iocph__op *next = stack->next;
+        stack->next = fifo;
+        fifo = stack;
+        stack = next;
+    }
+    return fifo;
+}
+
 /* The op's public value: generation in the high half, pool index in the low half. */
 static inline iocph_op_t iocph__op_value(iocph__op *op)
 {

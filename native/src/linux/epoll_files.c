@@ -46,17 +46,15 @@ static void pool_main(void *arg)
     iocph__epoll_files *files = arg;
     iocph__mutex_lock(&files->lock);
     for (;;) {
-        while (!files->head && !files->stop) {
+        while (iocph__lane_empty(&files->queue) && !files->stop) {
             files->idle++;
             iocph__cond_wait(&files->ready, &files->lock, IOCPH__INFINITE);
             files->idle--;
         }
-        if (!files->head)
+        if (iocph__lane_empty(&files->queue))
             break; /* stopping and nothing left */
-        iocph__op *op = files->head;
-        files->head = op->next;
-        if (!files->head)
-            files->tail = NULL;
+        iocph__op *op = files->queue.head;
+        iocph__lane_remove(&files->queue, op);
         atomic_store(&op->backend_state, IOCPH__EPOLL_OP_POOL_RUNNING);
         iocph__mutex_unlock(&files->lock);
         run(op);
@@ -117,12 +115,7 @@ int32_t iocph__epoll_files_submit(iocph__port *port, iocph__op *op)
         return IOCPH_E_NOMEM; /* not even one thread could start: refuse, no completion */
     }
     atomic_store(&op->backend_state, IOCPH__EPOLL_OP_POOL_QUEUED);
-    op->next = NULL;
-    if (files->tail)
-        files->tail->next = op;
-    else
-        files->head = op;
-    files->tail = op;
+    iocph__lane_push(&files->queue, op);
     bool wake = files->idle > 0;
     iocph__mutex_unlock(&files->lock);
     if (wake)
@@ -130,30 +123,11 @@ int32_t iocph__epoll_files_submit(iocph__port *port, iocph__op *op)
     return IOCPH_OK;
 }
 
-/* Unlinks op from the queue (lock held); false if it is not there. */
-static bool unlink_queued(iocph__epoll_files *files, iocph__op *op)
-{
-    iocph__op *prev = NULL;
-    for (iocph__op *o = files->head; o; prev = o, o = o->next) {
-        if (o != op)
-            continue;
-        if (prev)
-            prev->next = o->next;
-        else
-            files->head = o->next;
-        if (files->tail == o)
-            files->tail = prev;
-        o->next = NULL;
-        return true;
-    }
-    return false;
-}
-
 bool iocph__epoll_files_cancel(iocph__epoll_files *files, iocph__op *op)
 {
     iocph__mutex_lock(&files->lock);
     bool taken = atomic_load(&op->backend_state) == IOCPH__EPOLL_OP_POOL_QUEUED &&
-                 unlink_queued(files, op);
+                 iocph__lane_remove(&files->queue, op);
     iocph__mutex_unlock(&files->lock);
     return taken;
 }
@@ -162,11 +136,11 @@ void iocph__epoll_files_cancel_handle(iocph__epoll_files *files, iocph__handle *
                                       iocph__op **out)
 {
     iocph__mutex_lock(&files->lock);
-    iocph__op *o = files->head;
+    iocph__op *o = files->queue.head;
     while (o) {
         iocph__op *next = o->next;
         if (o->handle == handle) {
-            unlink_queued(files, o);
+            iocph__lane_remove(&files->queue, o);
             o->next = *out;
             *out = o;
         }

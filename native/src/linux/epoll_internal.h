@@ -115,7 +115,7 @@ typedef struct iocph__epoll_worker {
 typedef struct iocph__epoll_files {
     iocph__mutex lock;
     iocph__cond ready;
-    iocph__op *head, *tail; /* queued ops, linked through op->next */
+    iocph__lane queue;      /* queued ops, oldest first (a FIFO like a lane's) */
     uint32_t threads, idle, max_threads;
     bool stop;
     iocph__thread *thread_handles; /* max_threads entries */

@@ -5,6 +5,7 @@
  * so iovecs and addresses live on the stack: the kernel is done with them when the call returns.
  */
 #include "epoll_internal.h"
+#include "linux_os.h"
 
 #include <errno.h>
 #include <string.h>
@@ -26,24 +27,6 @@ static int failed(int error, int64_t *result, int32_t *os_error)
     return done(iocph__map_errno(error), error, result, os_error);
 }
 
-/* iovecs for what is left of a gather/scatter op's buffers after `skip` bytes. */
-static int fill_iov(const iocph__op_socket *s, uint64_t skip, struct iovec *iov)
-{
-    int n = 0;
-    for (uint32_t i = 0; i < s->buffer_count; i++) {
-        uint64_t len = s->buffers[i].length;
-        if (skip >= len) {
-            skip -= len;
-            continue;
-        }
-        iov[n].iov_base = (uint8_t *)s->buffers[i].data + skip;
-        iov[n].iov_len = (size_t)(len - skip);
-        skip = 0;
-        n++;
-    }
-    return n;
-}
-
 /* Sends until every byte is out (op->length in all), continuing from *progress. s: the socket
  * block of a TCP send (its buffers), NULL for a pipe write (op->buffer). A pool slot keeps its
  * socket block when it later serves a pipe op, so op->sock itself says nothing. */
@@ -56,7 +39,7 @@ static int send_all(int fd, iocph__op *op, const iocph__op_socket *s, uint64_t *
             struct iovec iov[IOCPH_MAX_BUFFERS];
             struct msghdr msg = {0};
             msg.msg_iov = iov;
-            msg.msg_iovlen = (size_t)fill_iov(s, *progress, iov);
+            msg.msg_iovlen = iocph__linux_fill_iov(s, *progress, iov);
             n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         } else {
             const uint8_t *base = s ? (const uint8_t *)s->buffers[0].data : op->buffer;
@@ -83,7 +66,7 @@ static int receive(int fd, iocph__op *op, const iocph__op_socket *s, int64_t *re
             struct iovec iov[IOCPH_MAX_BUFFERS];
             struct msghdr msg = {0};
             msg.msg_iov = iov;
-            msg.msg_iovlen = (size_t)fill_iov(s, 0, iov);
+            msg.msg_iovlen = iocph__linux_fill_iov(s, 0, iov);
             n = recvmsg(fd, &msg, MSG_DONTWAIT);
         } else if (s) {
             n = recv(fd, s->buffers[0].data, s->buffers[0].length, MSG_DONTWAIT);

@@ -23,6 +23,8 @@ _Thread_local iocph__epoll_worker *iocph__epoll_current;
 
 /* While a cancel waits for its op to reach the worker, the worker sleeps at most this long. */
 #define DEFERRED_CANCEL_RETRY_MS 1
+/* Turns in a row the worker may take its own callbacks' work without looking at epoll. */
+#define MAX_BUSY_TURNS 16u
 
 void iocph__epoll_wake(iocph__epoll_worker *w)
 {
@@ -108,7 +110,7 @@ static void flush_batch(iocph__epoll_worker *w)
 static void finish(iocph__epoll_worker *w, iocph__op *op, int64_t result, int32_t os_error)
 {
     if (op->handle) {
-        if (op->kind >= IOCPH__OP_ACCEPT && op->kind <= IOCPH__OP_RECEIVE_FROM)
+        if (iocph__op_is_socket(op))
             iocph__timer_heap_remove(&w->timers, &iocph__epoll_ext(op)->timer);
         atomic_fetch_sub(&((iocph__epoll_handle *)op->handle->backend_data)->ops, 1);
     }
@@ -173,8 +175,7 @@ static void arrive(iocph__epoll_worker *w, iocph__op *op)
         finish(w, op, op->value, op->backend_error);
         return;
     }
-    bool is_socket_op = op->kind >= IOCPH__OP_ACCEPT && op->kind <= IOCPH__OP_RECEIVE_FROM;
-    if (is_socket_op) {
+    if (iocph__op_is_socket(op)) {
         iocph__epoll_sock_ext *ext = iocph__epoll_ext(op);
         if (ext->timer.deadline_ms) {
             if (ext->timer.deadline_ms <= iocph__now_ms()) {
@@ -196,16 +197,9 @@ static void arrive(iocph__epoll_worker *w, iocph__op *op)
 
 static bool take_submissions(iocph__epoll_worker *w)
 {
-    iocph__op *stack = atomic_exchange(&w->submit_stack, NULL);
-    if (!stack)
+    iocph__op *fifo = iocph__op_stack_fifo(atomic_exchange(&w->submit_stack, NULL));
+    if (!fifo)
         return false;
-    iocph__op *fifo = NULL; /* reverse: oldest first */
-    while (stack) {
-        iocph__op *next = stack->next;
-        stack->next = fifo;
-        fifo = stack;
-        stack = next;
-    }
     while (fifo) {
         iocph__op *next = fifo->next;
         arrive(w, fifo);
@@ -355,6 +349,7 @@ void iocph__epoll_worker_main(void *arg)
     iocph__epoll_worker *w = arg;
     iocph__epoll_current = w;
     uint32_t max_events = w->port->max_batch;
+    uint32_t busy_turns = 0;
     for (;;) {
         take_submissions(w);
         take_requests(w);
@@ -362,6 +357,12 @@ void iocph__epoll_worker_main(void *arg)
         flush_batch(w);
         if (atomic_load(&w->stop) && !has_work(w))
             break;
+        /* The batch's callbacks started more (a server's next send or receive): take them now
+         * rather than through an epoll_wait that can only return at once, but poll for events at
+         * least every MAX_BUSY_TURNS turns so that a callback that keeps posting starves nobody. */
+        if (has_work(w) && ++busy_turns < MAX_BUSY_TURNS)
+            continue;
+        busy_turns = 0;
         /* Dekker with iocph__epoll_push: either this check sees the new work, or the pusher
          * sees `sleeping` and writes the eventfd. */
         atomic_store(&w->sleeping, 1);

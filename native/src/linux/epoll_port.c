@@ -192,22 +192,8 @@ static void epoll_handle_close_os(iocph__handle *handle)
 
 static int32_t epoll_op_submit(iocph__op *op)
 {
-    bool file_op = false;
-    switch (op->kind) {
-    case IOCPH__OP_READ:
-    case IOCPH__OP_WRITE:
-    case IOCPH__OP_FLUSH:
-        file_op = true;
-        break;
-    case IOCPH__OP_PIPE_READ:
-    case IOCPH__OP_PIPE_WRITE:
-        break;
-    case IOCPH__OP_ACCEPT:
-    case IOCPH__OP_CONNECT:
-    case IOCPH__OP_SEND:
-    case IOCPH__OP_RECEIVE:
-    case IOCPH__OP_SEND_TO:
-    case IOCPH__OP_RECEIVE_FROM: {
+    bool file_op = iocph__op_is_file_io(op);
+    if (iocph__op_is_socket(op)) {
         iocph__epoll_sock_ext *ext = iocph__epoll_ext(op);
         ext->op = op;
         ext->connecting = false;
@@ -215,9 +201,7 @@ static int32_t epoll_op_submit(iocph__op *op)
         /* The time counts from the call, also while the op waits behind others in its lane. */
         uint32_t ms = op->sock->timeout_ms;
         ext->timer.deadline_ms = ms ? iocph__now_ms() + ms : 0;
-        break;
-    }
-    default:
+    } else if (!file_op && op->kind != IOCPH__OP_PIPE_READ && op->kind != IOCPH__OP_PIPE_WRITE) {
         return IOCPH_E_INVALID_ARGUMENT;
     }
     iocph__epoll_handle *hd = op->handle->backend_data;

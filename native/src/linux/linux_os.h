@@ -14,6 +14,11 @@ int32_t iocph__linux_file_length(iocph__handle *handle, uint64_t *length);
 int32_t iocph__linux_pipe_create(bool nonblocking, intptr_t *read_os, intptr_t *write_os);
 /* An unbound socket, close-on-exec. */
 int32_t iocph__linux_socket_create(int family, int type, bool nonblocking, intptr_t *os);
+/* iovecs (IOCPH_MAX_BUFFERS of room) for what is left of a gather/scatter op's buffers after
+ * `skip` bytes; returns how many. */
+struct iovec;
+unsigned iocph__linux_fill_iov(const iocph__op_socket *s, uint64_t skip, struct iovec *iov);
+
 /* One nonblocking read (RWF_NOWAIT), send or receive: iocph__backend.try_io's contract. */
 int32_t iocph__linux_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
                             uint64_t offset, uint32_t *done);

@@ -1,5 +1,5 @@
 /* Immediate attempts on Linux: one nonblocking system call on the caller's thread (both Linux
- * backends). */
+ * backends); and the iovecs both build for gather sends and scatter receives. */
 /* _GNU_SOURCE (preadv2, RWF_NOWAIT) comes from the build. */
 #include "linux_os.h"
 
@@ -50,4 +50,21 @@ int32_t iocph__linux_try_io(iocph__handle *handle, int op_kind, void *buffer, ui
         return failed(errno);
     *done = (uint32_t)n;
     return IOCPH_OK;
+}
+
+unsigned iocph__linux_fill_iov(const iocph__op_socket *s, uint64_t skip, struct iovec *iov)
+{
+    unsigned n = 0;
+    for (uint32_t i = 0; i < s->buffer_count; i++) {
+        uint64_t len = s->buffers[i].length;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        iov[n].iov_base = (uint8_t *)s->buffers[i].data + skip;
+        iov[n].iov_len = (size_t)(len - skip);
+        skip = 0;
+        n++;
+    }
+    return n;
 }

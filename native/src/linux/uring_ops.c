@@ -12,29 +12,13 @@
 
 int32_t iocph__uring_op_submit(iocph__op *op)
 {
-    bool file_op = false;
-    switch (op->kind) {
-    case IOCPH__OP_READ:
-    case IOCPH__OP_WRITE:
-    case IOCPH__OP_FLUSH:
-        file_op = true;
-        break;
-    case IOCPH__OP_PIPE_READ:
-    case IOCPH__OP_PIPE_WRITE:
-        break;
-    case IOCPH__OP_ACCEPT:
-    case IOCPH__OP_CONNECT:
-    case IOCPH__OP_SEND:
-    case IOCPH__OP_RECEIVE:
-    case IOCPH__OP_SEND_TO:
-    case IOCPH__OP_RECEIVE_FROM: {
+    bool file_op = iocph__op_is_file_io(op);
+    if (iocph__op_is_socket(op)) {
         int32_t rc = iocph__uring_sock_begin(op);
         if (rc < 0) {
             return rc;
         }
-        break;
-    }
-    default:
+    } else if (!file_op && op->kind != IOCPH__OP_PIPE_READ && op->kind != IOCPH__OP_PIPE_WRITE) {
         return IOCPH_E_INVALID_ARGUMENT;
     }
     iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;

@@ -79,23 +79,9 @@ int32_t iocph__uring_sock_begin(iocph__op *op)
     return IOCPH_OK;
 }
 
-/* iovecs for what is left of the op's buffers after `skip` bytes; returns how many. */
 static unsigned fill_iov(iocph__op *op, iocph__uring_sock_wide *w, uint64_t skip)
 {
-    const iocph__op_socket *s = op->sock;
-    unsigned n = 0;
-    for (uint32_t i = 0; i < s->buffer_count; i++) {
-        uint64_t len = s->buffers[i].length;
-        if (skip >= len) {
-            skip -= len;
-            continue;
-        }
-        w->iov[n].iov_base = (uint8_t *)s->buffers[i].data + skip;
-        w->iov[n].iov_len = (size_t)(len - skip);
-        skip = 0;
-        n++;
-    }
-    return n;
+    return iocph__linux_fill_iov(op->sock, skip, w->iov);
 }
 
 static void set_msg(iocph__uring_sock_wide *w, unsigned iov_count, bool with_name,
