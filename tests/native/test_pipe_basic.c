@@ -99,6 +99,18 @@ int main(void)
     CHECK_STATUS((int32_t)c.result, IOCPH_E_BROKEN_PIPE);
     CHECK(c.os_error != 0);
     CHECK_OK(iocph_handle_close(w));
+
+    /* Reader closes with bytes it never read (a socket pair inside says "reset" then): still
+     * BROKEN_PIPE for the next write. */
+    CHECK_OK(iocph_pipe_create(port, 2, &r, &w));
+    CHECK_OK(iocph_pipe_write(w, "unread", 6, 32, NULL));
+    CHECK_EQ(dequeue_key(port, 32).result, 6);
+    CHECK_OK(iocph_handle_close(r));
+    CHECK_OK(iocph_pipe_write(w, "lost", 4, 33, NULL));
+    c = dequeue_key(port, 33);
+    CHECK_STATUS((int32_t)c.result, IOCPH_E_BROKEN_PIPE);
+    CHECK(c.os_error != 0);
+    CHECK_OK(iocph_handle_close(w));
     /* Also a big write that was in flight when the reader went away. */
     CHECK_OK(iocph_pipe_create(port, 3, &r, &w));
     CHECK_OK(iocph_pipe_write(w, big, BIG, 31, NULL));

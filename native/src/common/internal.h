@@ -122,6 +122,16 @@ static inline bool iocph__op_is_socket(const iocph__op *op)
     return op->kind >= IOCPH__OP_ACCEPT && op->kind <= IOCPH__OP_RECEIVE_FROM;
 }
 
+/* A pipe is a socket pair inside on Linux, but its contract speaks of broken pipes: what the
+ * socket says when the other end is gone (reset: it closed with data unread; not connected)
+ * becomes IOCPH_E_BROKEN_PIPE. */
+static inline int64_t iocph__pipe_result(int64_t result)
+{
+    return result == IOCPH_E_CONNECTION_RESET || result == IOCPH_E_NOT_CONNECTED
+               ? IOCPH_E_BROKEN_PIPE
+               : result;
+}
+
 /* Takes a LIFO stack of ops linked through op->next (a lock-free hand-over stack, newest first)
  * and returns it oldest first, so that each producer's order is kept. */
 static inline iocph__op *iocph__op_stack_fifo(iocph__op *stack)

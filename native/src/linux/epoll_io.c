@@ -172,14 +172,20 @@ int iocph__epoll_attempt(iocph__op *op, int64_t *result, int32_t *os_error)
 {
     int fd = (int)op->handle->os;
     switch (op->kind) {
-    case IOCPH__OP_PIPE_READ:
-        return receive(fd, op, NULL, result, os_error);
+    case IOCPH__OP_PIPE_READ: {
+        int r = receive(fd, op, NULL, result, os_error);
+        if (r == IOCPH__EPOLL_DONE)
+            *result = iocph__pipe_result(*result);
+        return r;
+    }
     case IOCPH__OP_RECEIVE:
         return receive(fd, op, op->sock, result, os_error);
     case IOCPH__OP_PIPE_WRITE: {
         uint64_t progress = (uint64_t)op->value;
         int r = send_all(fd, op, NULL, &progress, result, os_error);
         op->value = (int64_t)progress;
+        if (r == IOCPH__EPOLL_DONE)
+            *result = iocph__pipe_result(*result);
         return r;
     }
     case IOCPH__OP_SEND:

@@ -158,6 +158,12 @@ static void take_out_of_lane(iocph__epoll_worker *w, iocph__op *op, int64_t resu
     bool was_head = hd->lanes[lane_index].head == op;
     if (!iocph__lane_remove(&hd->lanes[lane_index], op))
         return;
+    /* A pipe write cut short reports what went out (as on io_uring): the caller learns how much
+     * of its data the reader will see. A TCP send's partial count is not reported (header). */
+    if (op->kind == IOCPH__OP_PIPE_WRITE && op->value > 0) {
+        result = op->value;
+        os_error = 0;
+    }
     finish(w, op, result, os_error);
     if (was_head)
         run_lane(w, hd, lane_index);
