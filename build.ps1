@@ -95,6 +95,8 @@ function Install-Prerequisites([bool] $NeedWine) {
     if (-not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'stddef.h' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
         $missing.Add('libclang-common-14-dev')
     }
+    # test: the pkg-config consumer test.
+    if ($Command -eq 'test' -and -not (Get-Command pkg-config -ErrorAction SilentlyContinue)) { $missing.Add('pkg-config') }
     if ($NeedWine) {
         if (-not (Get-Command x86_64-w64-mingw32-gcc -ErrorAction SilentlyContinue)) { $missing.Add('gcc-mingw-w64-x86-64') }
         if (-not (Test-Path $Wine64)) { $missing.Add('wine64'); $missing.Add('wine') }
@@ -278,6 +280,8 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Binding-Check
         Invoke-Managed-Tests-Host 'linux (io_uring)'
         if ($WithWine) { Invoke-Managed-Tests-Wine }
+        # C users: an installed tree used through its CMake package and through pkg-config.
+        Invoke-Consumer-Tests $WithWine
         if (-not $NoBench) {
             Invoke-Bench-Smoke 'bench --quick' @('--quick') (Join-Path $Artifacts 'bench')
             if ($WithWine) { Invoke-Bench-Smoke 'bench --wine' @('--wine') (Join-Path $Artifacts 'bench-wine') }
@@ -297,6 +301,81 @@ function Invoke-AllTests([bool] $WithWine) {
     if ($k -gt 0) { $summary += ", $k skipped" }
     Write-Host $summary
     if ($f -gt 0) { exit 1 }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Consumer tests (issue 18): the installed library as an outside project uses it
+# ---------------------------------------------------------------------------------------------
+
+# Runs $Body as one suite of one test: passed when it finished, failed when a command in it
+# failed (a native command's non-zero exit code throws here) or it threw.
+function Invoke-OneTestSuite([string] $Name, [scriptblock] $Body) {
+    Write-Step $Name
+    $PSNativeCommandUseErrorActionPreference = $true
+    try {
+        & $Body | Out-Host
+        Add-Suite $Name 1 0 0
+    } catch {
+        $message = "$($_.Exception.Message)" -replace '\s+', ' '
+        Write-Host "  $Name failed: $message"
+        if ($message.Length -gt 100) { $message = $message.Substring(0, 100) + '...' }
+        Add-Suite $Name 0 1 0 $message
+    }
+}
+
+# `cmake --install` of a preset's build into a fresh artifacts/install/<preset>, as a C user would.
+function Install-NativeTree([string] $Preset) {
+    $prefix = Join-Path $Artifacts "install/$Preset"
+    & cmake --preset $Preset --log-level=WARNING | Out-Host
+    & cmake --build --preset $Preset -j ([Environment]::ProcessorCount) --target iocphybrid | Out-Host
+    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $prefix
+    & cmake --install (Join-Path $Artifacts "native/$Preset") --prefix $prefix | Out-Host
+    return $prefix
+}
+
+# tests/consumers/cmake configured afresh against an installed tree (find_package(IocpHybrid
+# CONFIG)), built, and its program run: on Linux directly, for mingw under Wine.
+function Invoke-CMakeConsumer([string] $Preset, [string[]] $ConfigureArgs, [string[]] $Runner) {
+    $prefix = Install-NativeTree $Preset
+    $build = Join-Path $Artifacts "consumers/cmake-$Preset"
+    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $build
+    & cmake -S (Join-Path $Root 'tests/consumers/cmake') -B $build --log-level=WARNING `
+        "-DCMAKE_PREFIX_PATH=$prefix" -DCMAKE_BUILD_TYPE=Release @ConfigureArgs
+    & cmake --build $build
+    $exe = Join-Path $build "consumer$(if ($Preset -like 'win-*') { '.exe' } else { '' })"
+    Push-Location $build   # the program writes its temporary file into the current folder
+    try {
+        if ($Runner.Count -gt 0) { & $Runner[0] @($Runner | Select-Object -Skip 1) $exe } else { & $exe }
+    } finally { Pop-Location }
+}
+
+# The same program built with the compiler and `pkg-config --cflags --libs iocphybrid` alone.
+function Invoke-PkgConfigConsumer {
+    $prefix = Install-NativeTree 'linux-x64'
+    $build = Join-Path $Artifacts 'consumers/pkg-config-linux-x64'
+    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $build
+    New-Item -ItemType Directory -Force -Path $build | Out-Null
+    $saved = $env:PKG_CONFIG_PATH
+    $env:PKG_CONFIG_PATH = Join-Path $prefix 'lib/pkgconfig'
+    try {
+        $flags = @((& pkg-config --cflags --libs iocphybrid) -split '\s+' | Where-Object { $_ })
+        $libdir = & pkg-config --variable=libdir iocphybrid
+    } finally { $env:PKG_CONFIG_PATH = $saved }
+    Write-Host "pkg-config: $($flags -join ' ')"
+    $exe = Join-Path $build 'consumer'
+    & cc -std=c11 -Wall -Wextra -Werror -o $exe (Join-Path $Root 'tests/consumers/consumer.c') @flags "-Wl,-rpath,$libdir"
+    Push-Location $build
+    try { & $exe } finally { Pop-Location }
+}
+
+function Invoke-Consumer-Tests([bool] $WithWine) {
+    Invoke-OneTestSuite 'consumer cmake (linux)' { Invoke-CMakeConsumer 'linux-x64' @() @() }
+    Invoke-OneTestSuite 'consumer pkg-config (linux)' { Invoke-PkgConfigConsumer }
+    if ($WithWine) {
+        Invoke-OneTestSuite 'consumer cmake (mingw, wine)' {
+            Invoke-CMakeConsumer 'win-x64' @("-DCMAKE_TOOLCHAIN_FILE=$(Join-Path $Root 'cmake/mingw-w64-x86_64.cmake')") @($Wine64)
+        }
+    }
 }
 
 # Starts an echo server (it prints "listening on <endpoint>" first), runs the demo's echo clients
