@@ -280,7 +280,7 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Binding-Check
         Invoke-Managed-Tests-Host 'linux (io_uring)'
         if ($WithWine) { Invoke-Managed-Tests-Wine }
-        # C users: an installed tree used through its CMake package and through pkg-config.
+        # C users (an installed tree via CMake and pkg-config) and the README's C# snippet.
         Invoke-Consumer-Tests $WithWine
         if (-not $NoBench) {
             Invoke-Bench-Smoke 'bench --quick' @('--quick') (Join-Path $Artifacts 'bench')
@@ -304,7 +304,7 @@ function Invoke-AllTests([bool] $WithWine) {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Consumer tests (issue 18): the installed library as an outside project uses it
+# Consumer tests (issue 18): the installed library as an outside project uses it; the README's C# snippet
 # ---------------------------------------------------------------------------------------------
 
 # Runs $Body as one suite of one test: passed when it finished, failed when a command in it
@@ -368,6 +368,39 @@ function Invoke-PkgConfigConsumer {
     try { & $exe } finally { Pop-Location }
 }
 
+# Each ```csharp block of README.md must compile as pasted: it becomes the Program.cs of a
+# throwaway console project under artifacts/ (no implicit usings) that references
+# managed/IocpHybrid. Compiled, not run (it shows a cancellation that throws). One test per block.
+function Invoke-ReadmeSnippets {
+    Write-Step 'README C# snippets compile as pasted'
+    $name = 'readme snippet'
+    $blocks = [regex]::Matches((Get-Content -Raw (Join-Path $Root 'README.md')), '(?ms)^```csharp\r?\n(.*?)^```')
+    if ($blocks.Count -eq 0) { Add-Suite $name 0 1 0 'README.md has no ```csharp block'; return }
+    $library = Join-Path $Root 'managed/IocpHybrid/IocpHybrid.csproj'
+    $passed = 0; $failed = 0
+    for ($i = 0; $i -lt $blocks.Count; $i++) {
+        $dir = Join-Path $Artifacts "readme-snippet/snippet$($i + 1)"
+        New-Item -ItemType Directory -Force -Path $dir | Out-Null
+        Set-Content -Path (Join-Path $dir 'Program.cs') -Value $blocks[$i].Groups[1].Value -NoNewline
+        Set-Content -Path (Join-Path $dir 'ReadmeSnippet.csproj') -Value @"
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <ImplicitUsings>disable</ImplicitUsings>
+    <IocphNoNative>true</IocphNoNative>
+  </PropertyGroup>
+  <ItemGroup>
+    <ProjectReference Include="$library" />
+  </ItemGroup>
+</Project>
+"@
+        $PSNativeCommandUseErrorActionPreference = $false
+        & dotnet build (Join-Path $dir 'ReadmeSnippet.csproj') -c $Configuration --nologo -v:q | Out-Host
+        if ($LASTEXITCODE -eq 0) { $passed++ } else { $failed++; Write-Host "  README.md csharp block $($i + 1) does not compile" }
+    }
+    Add-Suite $name $passed $failed 0
+}
+
 function Invoke-Consumer-Tests([bool] $WithWine) {
     Invoke-OneTestSuite 'consumer cmake (linux)' { Invoke-CMakeConsumer 'linux-x64' @() @() }
     Invoke-OneTestSuite 'consumer pkg-config (linux)' { Invoke-PkgConfigConsumer }
@@ -376,6 +409,7 @@ function Invoke-Consumer-Tests([bool] $WithWine) {
             Invoke-CMakeConsumer 'win-x64' @("-DCMAKE_TOOLCHAIN_FILE=$(Join-Path $Root 'cmake/mingw-w64-x86_64.cmake')") @($Wine64)
         }
     }
+    Invoke-ReadmeSnippets
 }
 
 # Starts an echo server (it prints "listening on <endpoint>" first), runs the demo's echo clients
