@@ -21,9 +21,10 @@
                --wine: the smoke pass on IOCP, the contenders' win-x64 builds under Wine
     clean      removes artifacts/ and the projects' bin/ and obj/
 
-  On Linux, missing Debian packages (cmake, gcc, liburing-dev, mingw-w64, wine, libclang) are
+  On Linux, the missing Debian packages of the parts a command runs (cmake, gcc, liburing-dev;
+  mingw-w64 and wine unless -NoWine; libclang for generate and test; pkg-config for test) are
   installed with apt-get when running as root; otherwise the exact apt-get line is printed and
-  the script stops.
+  the script stops. README.md lists which part needs which package.
 #>
 [CmdletBinding()]
 param(
@@ -88,11 +89,14 @@ function Install-Prerequisites([bool] $NeedWine) {
         -not (Get-ChildItem -Path '/usr/lib' -Recurse -Filter 'liburing.a' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
         $missing.Add('liburing-dev')
     }
-    if (-not (Get-ChildItem -Path '/usr/lib' -Recurse -Filter 'libclang*.so.1' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
+    # The binding generator (generate, and the binding check of test) runs libclang; building and
+    # using the library do not.
+    $needClang = $Command -in 'test', 'generate'
+    if ($needClang -and -not (Get-ChildItem -Path '/usr/lib' -Recurse -Filter 'libclang*.so.1' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
         $missing.Add('libclang1-14')
     }
     # The generator parses with clang's own stddef.h/stdint.h (libclang-common-14-dev).
-    if (-not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'stddef.h' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
+    if ($needClang -and -not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'stddef.h' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
         $missing.Add('libclang-common-14-dev')
     }
     # test: the pkg-config consumer test.
