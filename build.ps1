@@ -10,7 +10,9 @@
   Commands:
     build      native core for Linux (io_uring) and Windows (mingw-w64), then the .NET solution
     test       every test: native tests on io_uring and on IOCP under Wine, the binding check,
-               managed tests on Linux and as a win-x64 executable under Wine, and the benchmark
+               managed tests on Linux and as a win-x64 executable under Wine, C programs built
+               against installed trees (CMake package, pkg-config; mingw under Wine), the README's
+               C# snippet compiled as pasted, and the benchmark
                harness as a smoke pass on Linux (bench --quick) and under Wine (bench --wine): every
                case must produce figures, no speed is asserted; prints 'N passed, M failed[, K skipped]'
                last and fails if anything failed
