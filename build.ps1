@@ -8,7 +8,8 @@
   PowerShell dotnet tool pinned in dotnet-tools.json, so a machine needs only the .NET SDK.
 
   Commands:
-    build      native core for Linux (io_uring) and Windows (mingw-w64), then the .NET solution
+    build      native core for Linux (io_uring) and Windows (mingw-w64), then the .NET solution;
+               -NoWine: Linux only, needing neither Wine nor mingw-w64
     test       every test: native tests on io_uring and on IOCP under Wine, the binding check,
                managed tests on Linux and as a win-x64 executable under Wine, C programs built
                against installed trees (CMake package, pkg-config; mingw under Wine), the README's
