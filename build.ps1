@@ -8,10 +8,13 @@
   PowerShell dotnet tool pinned in dotnet-tools.json, so a machine needs only the .NET SDK.
 
   Commands:
-    build      native core for Linux (io_uring + epoll) and Windows (mingw-w64), then the .NET solution
+    build      native core for Linux (io_uring + epoll) and Windows (mingw-w64), then the .NET
+               solution; -NoWine: Linux only, needing neither Wine nor mingw-w64
     test       every test: native tests on io_uring, epoll and IOCP under Wine, the binding check,
                managed tests on Linux (io_uring, and epoll in a process where a seccomp filter
-               refuses io_uring) and as a win-x64 executable under Wine, and the benchmark
+               refuses io_uring) and as a win-x64 executable under Wine, C programs built
+               against installed trees (CMake package, pkg-config; mingw under Wine), the README's
+               C# snippet compiled as pasted, and the benchmark
                harness as a smoke pass on Linux (bench --quick) and under Wine (bench --wine): every
                case must produce figures, no speed is asserted; prints 'N passed, M failed[, K skipped]'
                last and fails if anything failed
@@ -22,9 +25,10 @@
                --wine: the smoke pass on IOCP, the contenders' win-x64 builds under Wine
     clean      removes artifacts/ and the projects' bin/ and obj/
 
-  On Linux, missing Debian packages (cmake, gcc, liburing-dev, mingw-w64, wine, libclang) are
+  On Linux, the missing Debian packages of the parts a command runs (cmake, gcc, liburing-dev;
+  mingw-w64 and wine unless -NoWine; libclang for generate and test; pkg-config for test) are
   installed with apt-get when running as root; otherwise the exact apt-get line is printed and
-  the script stops.
+  the script stops. README.md lists which part needs which package.
 #>
 [CmdletBinding()]
 param(
@@ -89,13 +93,18 @@ function Install-Prerequisites([bool] $NeedWine) {
         -not (Get-ChildItem -Path '/usr/lib' -Recurse -Filter 'liburing.a' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
         $missing.Add('liburing-dev')
     }
-    if (-not (Get-ChildItem -Path '/usr/lib' -Recurse -Filter 'libclang*.so.1' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
+    # The binding generator (generate, and the binding check of test) runs libclang; building and
+    # using the library do not.
+    $needClang = $Command -in 'test', 'generate'
+    if ($needClang -and -not (Get-ChildItem -Path '/usr/lib' -Recurse -Filter 'libclang*.so.1' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
         $missing.Add('libclang1-14')
     }
     # The generator parses with clang's own stddef.h/stdint.h (libclang-common-14-dev).
-    if (-not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'stddef.h' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
+    if ($needClang -and -not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'stddef.h' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
         $missing.Add('libclang-common-14-dev')
     }
+    # test: the pkg-config consumer test.
+    if ($Command -eq 'test' -and -not (Get-Command pkg-config -ErrorAction SilentlyContinue)) { $missing.Add('pkg-config') }
     if ($NeedWine) {
         if (-not (Get-Command x86_64-w64-mingw32-gcc -ErrorAction SilentlyContinue)) { $missing.Add('gcc-mingw-w64-x86-64') }
         if (-not (Test-Path $Wine64)) { $missing.Add('wine64'); $missing.Add('wine') }
@@ -310,6 +319,8 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Managed-Tests-Host 'linux (epoll, io_uring refused)' $noUring @{
             IOCPH_TEST_EXPECT_BACKEND = 'epoll'; IOCPH_TEST_EXPECT_REASON = (Get-ExpectedRefusalReason) }
         if ($WithWine) { Invoke-Managed-Tests-Wine }
+        # C users (an installed tree via CMake and pkg-config) and the README's C# snippet.
+        Invoke-Consumer-Tests $WithWine
         if (-not $NoBench) {
             Invoke-Bench-Smoke 'bench --quick' @('--quick') (Join-Path $Artifacts 'bench')
             Invoke-Bench-Smoke 'bench --quick (epoll)' @('--quick') (Join-Path $Artifacts 'bench-epoll') @{ IOCPH_BACKEND = 'epoll' }
@@ -321,7 +332,7 @@ function Invoke-AllTests([bool] $WithWine) {
     Write-Host 'Test suites:'
     foreach ($s in $script:Suites) {
         $note = if ($s.Note) { "  ($($s.Note))" } else { '' }
-        Write-Host ("  {0,-28} {1,5} passed {2,4} failed {3,4} skipped{4}" -f $s.Name, $s.Passed, $s.Failed, $s.Skipped, $note)
+        Write-Host ("  {0,-40} {1,5} passed {2,4} failed {3,4} skipped{4}" -f $s.Name, $s.Passed, $s.Failed, $s.Skipped, $note)
     }
     $p = ($script:Suites | Measure-Object -Property Passed -Sum).Sum
     $f = ($script:Suites | Measure-Object -Property Failed -Sum).Sum
@@ -330,6 +341,116 @@ function Invoke-AllTests([bool] $WithWine) {
     if ($k -gt 0) { $summary += ", $k skipped" }
     Write-Host $summary
     if ($f -gt 0) { exit 1 }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Consumer tests (issue 18): the installed library as an outside project uses it; the README's C# snippet
+# ---------------------------------------------------------------------------------------------
+
+# Runs $Body as one suite of one test: passed when it finished, failed when a command in it
+# failed (a native command's non-zero exit code throws here) or it threw.
+function Invoke-OneTestSuite([string] $Name, [scriptblock] $Body) {
+    Write-Step $Name
+    $PSNativeCommandUseErrorActionPreference = $true
+    try {
+        & $Body | Out-Host
+        Add-Suite $Name 1 0 0
+    } catch {
+        $message = "$($_.Exception.Message)" -replace '\s+', ' '
+        Write-Host "  $Name failed: $message"
+        if ($message.Length -gt 100) { $message = $message.Substring(0, 100) + '...' }
+        Add-Suite $Name 0 1 0 $message
+    }
+}
+
+# `cmake --install` of a preset's build into a fresh artifacts/install/<preset>, as a C user would.
+function Install-NativeTree([string] $Preset) {
+    $prefix = Join-Path $Artifacts "install/$Preset"
+    & cmake --preset $Preset --log-level=WARNING | Out-Host
+    & cmake --build --preset $Preset -j ([Environment]::ProcessorCount) --target iocphybrid | Out-Host
+    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $prefix
+    & cmake --install (Join-Path $Artifacts "native/$Preset") --prefix $prefix | Out-Host
+    return $prefix
+}
+
+# tests/consumers/cmake configured afresh against an installed tree (find_package(IocpHybrid
+# CONFIG)), built, and its program run: on Linux directly, for mingw under Wine.
+function Invoke-CMakeConsumer([string] $Preset, [string[]] $ConfigureArgs, [string[]] $Runner) {
+    $prefix = Install-NativeTree $Preset
+    $build = Join-Path $Artifacts "consumers/cmake-$Preset"
+    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $build
+    & cmake -S (Join-Path $Root 'tests/consumers/cmake') -B $build --log-level=WARNING `
+        "-DCMAKE_PREFIX_PATH=$prefix" -DCMAKE_BUILD_TYPE=Release @ConfigureArgs
+    & cmake --build $build
+    $exe = Join-Path $build "consumer$(if ($Preset -like 'win-*') { '.exe' } else { '' })"
+    Push-Location $build   # the program writes its temporary file into the current folder
+    try {
+        if ($Runner.Count -gt 0) { & $Runner[0] @($Runner | Select-Object -Skip 1) $exe } else { & $exe }
+    } finally { Pop-Location }
+}
+
+# The same program built with the compiler and `pkg-config --cflags --libs iocphybrid` alone.
+function Invoke-PkgConfigConsumer {
+    $prefix = Install-NativeTree 'linux-x64'
+    $build = Join-Path $Artifacts 'consumers/pkg-config-linux-x64'
+    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $build
+    New-Item -ItemType Directory -Force -Path $build | Out-Null
+    $saved = $env:PKG_CONFIG_PATH
+    $env:PKG_CONFIG_PATH = Join-Path $prefix 'lib/pkgconfig'
+    try {
+        $flags = @((& pkg-config --cflags --libs iocphybrid) -split '\s+' | Where-Object { $_ })
+        $libdir = & pkg-config --variable=libdir iocphybrid
+    } finally { $env:PKG_CONFIG_PATH = $saved }
+    Write-Host "pkg-config: $($flags -join ' ')"
+    $exe = Join-Path $build 'consumer'
+    & cc -std=c11 -Wall -Wextra -Werror -o $exe (Join-Path $Root 'tests/consumers/consumer.c') @flags "-Wl,-rpath,$libdir"
+    Push-Location $build
+    try { & $exe } finally { Pop-Location }
+}
+
+# Each ```csharp block of README.md must compile as pasted: it becomes the Program.cs of a
+# throwaway console project under artifacts/ (no implicit usings) that references
+# managed/IocpHybrid. Compiled, not run (it shows a cancellation that throws). One test per block.
+function Invoke-ReadmeSnippets {
+    Write-Step 'README C# snippets compile as pasted'
+    $name = 'readme snippet'
+    $blocks = [regex]::Matches((Get-Content -Raw (Join-Path $Root 'README.md')), '(?ms)^```csharp\r?\n(.*?)^```')
+    if ($blocks.Count -eq 0) { Add-Suite $name 0 1 0 'README.md has no ```csharp block'; return }
+    $library = Join-Path $Root 'managed/IocpHybrid/IocpHybrid.csproj'
+    $passed = 0; $failed = 0
+    for ($i = 0; $i -lt $blocks.Count; $i++) {
+        $dir = Join-Path $Artifacts "readme-snippet/snippet$($i + 1)"
+        New-Item -ItemType Directory -Force -Path $dir | Out-Null
+        Set-Content -Path (Join-Path $dir 'Program.cs') -Value $blocks[$i].Groups[1].Value -NoNewline
+        Set-Content -Path (Join-Path $dir 'ReadmeSnippet.csproj') -Value @"
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <ImplicitUsings>disable</ImplicitUsings>
+    <IocphNoNative>true</IocphNoNative>
+  </PropertyGroup>
+  <ItemGroup>
+    <ProjectReference Include="$library" />
+  </ItemGroup>
+</Project>
+"@
+        $PSNativeCommandUseErrorActionPreference = $false
+        & dotnet build (Join-Path $dir 'ReadmeSnippet.csproj') -c $Configuration --nologo -v:q | Out-Host
+        if ($LASTEXITCODE -eq 0) { $passed++ } else { $failed++; Write-Host "  README.md csharp block $($i + 1) does not compile" }
+    }
+    Add-Suite $name $passed $failed 0
+}
+
+function Invoke-Consumer-Tests([bool] $WithWine) {
+    Invoke-OneTestSuite 'consumer cmake (linux)' { Invoke-CMakeConsumer 'linux-x64' @() @() }
+    Invoke-OneTestSuite 'consumer pkg-config (linux)' { Invoke-PkgConfigConsumer }
+    if ($WithWine) {
+        Invoke-OneTestSuite 'consumer cmake (mingw, wine)' {
+            # Through cmake/wine-run.sh, as CTest runs the mingw tests (it retries a wine64 that failed to start).
+            Invoke-CMakeConsumer 'win-x64' @("-DCMAKE_TOOLCHAIN_FILE=$(Join-Path $Root 'cmake/mingw-w64-x86_64.cmake')") @((Join-Path $Root 'cmake/wine-run.sh'), $Wine64)
+        }
+    }
+    Invoke-ReadmeSnippets
 }
 
 # Starts an echo server (it prints "listening on <endpoint>" first), runs the demo's echo clients
