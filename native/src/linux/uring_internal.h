@@ -18,6 +18,7 @@
 #define IOCPH_URING_INTERNAL_H
 
 #include "internal.h"
+#include "lane.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -53,9 +54,9 @@ typedef struct iocph__uring_request {
  * on one stream socket can interleave their bytes or complete out of order, so a lane keeps one
  * operation in the kernel at a time and queues later ones in order. */
 typedef struct iocph__uring_lane {
-    iocph__op *busy;
-    iocph__op *wait_head, *wait_tail; /* linked through op->next */
-    bool busy_cancelled;              /* do not resubmit the rest of a short write/send */
+    iocph__op *busy;       /* the one in the kernel */
+    iocph__lane waiting;   /* the ones after it, in order (common/lane.h) */
+    bool busy_cancelled;   /* do not resubmit the rest of a short write/send */
 } iocph__uring_lane;
 
 enum { IOCPH__URING_LANE_SEND = 0, IOCPH__URING_LANE_RECEIVE = 1 };

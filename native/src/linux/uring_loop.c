@@ -197,13 +197,7 @@ static void start_op(iocph__uring_ring *ring, iocph__op *op)
         iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
         iocph__uring_lane *lane = &hd->lanes[lane_index];
         if (lane->busy) {
-            op->next = NULL;
-            if (lane->wait_tail) {
-                lane->wait_tail->next = op;
-            } else {
-                lane->wait_head = op;
-            }
-            lane->wait_tail = op;
+            iocph__lane_push(&lane->waiting, op);
             return;
         }
         start_lane_op(ring, lane, op);
@@ -217,13 +211,9 @@ static void start_op(iocph__uring_ring *ring, iocph__op *op)
 static void lane_next(iocph__uring_ring *ring, iocph__uring_lane *lane)
 {
     lane->busy = NULL;
-    iocph__op *next = lane->wait_head;
+    iocph__op *next = lane->waiting.head;
     if (next) {
-        lane->wait_head = next->next;
-        if (!lane->wait_head) {
-            lane->wait_tail = NULL;
-        }
-        next->next = NULL;
+        iocph__lane_remove(&lane->waiting, next);
         start_lane_op(ring, lane, next);
     }
 }
@@ -306,10 +296,7 @@ static inline __attribute__((always_inline)) void complete_op(iocph__uring_ring 
         os_error = -res;
     }
     if (lane_of(op) >= 0) {
-        /* A pipe is a socket pair inside, but its contract speaks of broken pipes. */
-        if (result == IOCPH_E_CONNECTION_RESET || result == IOCPH_E_NOT_CONNECTED) {
-            result = IOCPH_E_BROKEN_PIPE;
-        }
+        result = iocph__pipe_result(result);
         lane_next(ring, lane);
     }
     finish(ring, op, result, os_error);
@@ -319,22 +306,7 @@ static inline __attribute__((always_inline)) void complete_op(iocph__uring_ring 
 
 static bool unlink_waiting(iocph__uring_lane *lane, iocph__op *op)
 {
-    iocph__op *prev = NULL;
-    for (iocph__op *it = lane->wait_head; it; prev = it, it = it->next) {
-        if (it == op) {
-            if (prev) {
-                prev->next = op->next;
-            } else {
-                lane->wait_head = op->next;
-            }
-            if (lane->wait_tail == op) {
-                lane->wait_tail = prev;
-            }
-            op->next = NULL;
-            return true;
-        }
-    }
-    return false;
+    return iocph__lane_remove(&lane->waiting, op);
 }
 
 /*
@@ -439,13 +411,9 @@ static void apply_cancel_all(iocph__uring_ring *ring, iocph__handle *h)
     /* Our table reference keeps h (and hd) alive while we finish its ops. */
     for (int i = 0; i < 2; i++) {
         iocph__uring_lane *lane = &hd->lanes[i];
-        while (lane->wait_head) {
-            iocph__op *op = lane->wait_head;
-            lane->wait_head = op->next;
-            if (!lane->wait_head) {
-                lane->wait_tail = NULL;
-            }
-            op->next = NULL;
+        while (!iocph__lane_empty(&lane->waiting)) {
+            iocph__op *op = lane->waiting.head;
+            iocph__lane_remove(&lane->waiting, op);
             finish(ring, op, IOCPH_E_CANCELED, 0);
         }
         if (lane->busy) {
