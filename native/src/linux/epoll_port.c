@@ -258,16 +258,23 @@ static int32_t epoll_handle_cancel_all(iocph__handle *handle)
     return IOCPH_OK;
 }
 
-/* The attempt itself is the plain nonblocking call; on the worker that owns the handle (its
- * callback: a C callback, an inline C# continuation) the worker also learns from it, so that the
- * operation started after a declined receive waits for the edge instead of trying again. */
+/* The attempt itself is the plain nonblocking call. On the worker that owns the handle (its
+ * callback: a C callback, an inline C# continuation) the worker knows more: a direction that saw
+ * EAGAIN or a short read with no edge since declines without a system call, and what an attempt
+ * learns is kept, so that the operation started after a declined receive waits for the edge
+ * instead of trying again. An inline echo server then makes per round trip the calls of a plain
+ * epoll loop: epoll_wait, recv, send. */
 static int32_t epoll_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
                             uint64_t offset, uint32_t *done)
 {
-    int32_t rc = iocph__linux_try_io(handle, op_kind, buffer, length, offset, done);
     iocph__epoll_handle *hd = handle->backend_data;
-    if (op_kind != IOCPH__OP_READ && hd && iocph__epoll_current == iocph__epoll_worker_of(handle)) {
-        int lane = op_kind == IOCPH__OP_SEND ? IOCPH__EPOLL_LANE_SEND : IOCPH__EPOLL_LANE_RECEIVE;
+    bool owner = op_kind != IOCPH__OP_READ && hd &&
+                 iocph__epoll_current == iocph__epoll_worker_of(handle);
+    int lane = op_kind == IOCPH__OP_SEND ? IOCPH__EPOLL_LANE_SEND : IOCPH__EPOLL_LANE_RECEIVE;
+    if (owner && !hd->ready[lane])
+        return IOCPH_E_WOULD_BLOCK;
+    int32_t rc = iocph__linux_try_io(handle, op_kind, buffer, length, offset, done);
+    if (owner) {
         if (rc == IOCPH_E_WOULD_BLOCK ||
             (rc == IOCPH_OK && op_kind == IOCPH__OP_RECEIVE && !hd->hung_up && *done > 0 &&
              *done < length))
