@@ -257,6 +257,9 @@ iocph__op_socket *iocph__op_socket_get(iocph__op *op);
 /* Finds the live op behind a public value and returns it with op->lock held (the caller unlocks
  * with iocph__spin_unlock), or NULL if the value is stale or forged. */
 iocph__op *iocph__op_lock_live(iocph__port *port, iocph_op_t value);
+/* The op in pool slot `index` (live or not), or NULL if the pool never had that slot. Slots
+ * stay where they are until the port is freed. */
+iocph__op *iocph__op_at(iocph__port *port, uint32_t index);
 
 /* ---- what backends call (implemented in common/) ---- */
 

@@ -341,26 +341,29 @@ static bool unlink_waiting(iocph__uring_lane *lane, iocph__op *op)
  * A cancel by user_data can miss its target: it returns -ENOENT for an op that is between two
  * states (a socket op whose poll just fired waits in task work for this thread's next
  * io_uring_enter, and is then in no table the cancel looks in; seen with the plain setup flags,
- * 1 in ~200 pipe-write cancels). So the cancel's own CQE names its target - the op pointer,
- * 12 bits of its generation and an attempt count - and a -ENOENT for an op still in flight is
- * retried (at most 15 times) after the next io_uring_enter has run that task work. x86-64 and
- * arm64 user pointers fit in 48 bits.
+ * 1 in ~200 pipe-write cancels). So the cancel's own CQE names its target - the op's pool index,
+ * the generation the cancel was asked for and an attempt count - and a -ENOENT for an op still
+ * in flight is retried (at most 15 times) after the next io_uring_enter has run that task work.
+ * The whole 32-bit generation travels, not a part of it: a slot reused a multiple of 2^n times
+ * while this thread was in a slow callback would otherwise look like the cancel's target, and
+ * the retry would cancel an op nobody cancelled. user_data: tag in bits 0-2, index in 3-22
+ * (IOCPH_MAX_OPS is 2^20), attempt in 23-26, generation in 32-63.
  */
-#define IOCPH__URING_PTR_MASK ((((uint64_t)1 << 48) - 1) & ~IOCPH__URING_TAG_MASK)
+#define IOCPH__URING_CANCEL_INDEX_SHIFT 3
+#define IOCPH__URING_CANCEL_ATTEMPT_SHIFT 23
 #define IOCPH__URING_MAX_CANCEL_ATTEMPTS 15u
+_Static_assert(IOCPH_MAX_OPS <= (1u << (IOCPH__URING_CANCEL_ATTEMPT_SHIFT - IOCPH__URING_CANCEL_INDEX_SHIFT)),
+               "an op's pool index must fit in a cancel's user_data");
 
-static void prep_cancel_user_data(iocph__uring_ring *ring, iocph__op *op, uint32_t attempt)
+static void prep_cancel_user_data(iocph__uring_ring *ring, iocph__op *op, uint32_t generation,
+                                  uint32_t attempt)
 {
     struct io_uring_sqe *sqe = get_sqe(ring);
     io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
-    uint64_t ptr = (uint64_t)(uintptr_t)op;
-    if ((ptr & ~IOCPH__URING_PTR_MASK) != 0) {
-        io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE); /* can't be named: no retry */
-        return;
-    }
-    uint64_t generation = atomic_load(&op->generation) & 0xFFFu;
-    io_uring_sqe_set_data64(sqe, ptr | IOCPH__URING_TAG_CANCEL | ((uint64_t)attempt << 48) |
-                                     (generation << 52));
+    io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_CANCEL |
+                                     ((uint64_t)op->index << IOCPH__URING_CANCEL_INDEX_SHIFT) |
+                                     ((uint64_t)attempt << IOCPH__URING_CANCEL_ATTEMPT_SHIFT) |
+                                     ((uint64_t)generation << 32));
 }
 
 static void push_cancel(iocph__uring_ring *ring, uint32_t kind, iocph__op *op,
@@ -372,15 +375,15 @@ static void cancel_done(iocph__uring_ring *ring, uint64_t user_data, int res)
     if (res != -ENOENT) {
         return; /* 0: cancelled; -EALREADY: running, it will end by itself */
     }
-    iocph__op *op = (iocph__op *)(uintptr_t)(user_data & IOCPH__URING_PTR_MASK);
-    uint32_t attempt = (uint32_t)(user_data >> 48) & 0xFu;
-    uint32_t generation = atomic_load(&op->generation);
-    if ((generation & 0xFFFu) != (uint32_t)(user_data >> 52) ||
+    uint32_t index = (uint32_t)(user_data >> IOCPH__URING_CANCEL_INDEX_SHIFT) & (IOCPH_MAX_OPS - 1u);
+    uint32_t attempt = (uint32_t)(user_data >> IOCPH__URING_CANCEL_ATTEMPT_SHIFT) & 0xFu;
+    uint32_t generation = (uint32_t)(user_data >> 32); /* the one the cancel was asked for */
+    iocph__op *op = iocph__op_at(ring->port, index);
+    if (!op || atomic_load(&op->generation) != generation ||
         attempt >= IOCPH__URING_MAX_CANCEL_ATTEMPTS) {
-        return;
+        return; /* finished (and maybe reused) since: nothing of ours to cancel */
     }
-    /* Same incarnation (or one 4096 reuses later, which the full generation check in
-     * apply_cancel_op rules out once it has completed). Applied after this reap, so an op whose
+    /* Applied after this reap, and apply_cancel_op checks the generation again, so an op whose
      * own CQE follows in the same batch is seen finished by then. */
     push_cancel(ring, IOCPH__URING_CANCEL_OP, op, generation, NULL, attempt + 1);
 }
@@ -430,7 +433,7 @@ static void apply_cancel_op_owned(iocph__uring_ring *ring, iocph__op *op, uint32
         iocph__uring_direct_cancel(ring, op);
         return;
     }
-    prep_cancel_user_data(ring, op, attempt);
+    prep_cancel_user_data(ring, op, generation, attempt);
 }
 
 static void apply_cancel_all(iocph__uring_ring *ring, iocph__handle *h)
@@ -465,7 +468,8 @@ static void apply_cancel_all(iocph__uring_ring *ring, iocph__handle *h)
         io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE);
     } else {
         for (iocph__op *op = hd->kernel_head; op; op = op->next) {
-            prep_cancel_user_data(ring, op, 0);
+            /* In this handle's kernel list: live, and ours, at its current generation. */
+            prep_cancel_user_data(ring, op, atomic_load(&op->generation), 0);
         }
     }
     if (h->kind == IOCPH__KIND_FILE && (h->flags & IOCPH_FILE_UNBUFFERED)) {
