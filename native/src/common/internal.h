@@ -211,8 +211,13 @@ struct iocph__backend {
     /* Starts op (READ, WRITE, FLUSH, PIPE_READ, PIPE_WRITE). Returns 0 and later delivers exactly
      * one completion, or returns an error and never delivers one (the caller frees the op). */
     int32_t (*op_submit)(iocph__op *op);
-    /* Requests cancellation of one op in flight (called with op->lock held, op known live). */
-    int32_t (*op_cancel)(iocph__op *op);
+    /* Requests cancellation of op, an op of `handle` that was live at `generation` (seen under
+     * op->lock, which is released again before this call: that lock is for a few instructions,
+     * not for allocations, mutexes or system calls). The op may have finished and been reused
+     * since: the backend acts only while op->generation still equals `generation`, taking
+     * op->lock itself if what it does must not reach a later incarnation (IOCP's CancelIoEx).
+     * The caller holds a reference on `handle`. */
+    int32_t (*op_cancel)(iocph__handle *handle, iocph__op *op, uint32_t generation);
     /* Requests cancellation of every op in flight on the handle. */
     int32_t (*handle_cancel_all)(iocph__handle *handle);
     /* The end of a thread's hold on worker `worker` (hold.c): undo what the backend counted when

@@ -381,7 +381,7 @@ bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t
 
 /* uring_ops.c */
 int32_t iocph__uring_op_submit(iocph__op *op);
-int32_t iocph__uring_op_cancel(iocph__op *op);
+int32_t iocph__uring_op_cancel(iocph__handle *handle, iocph__op *op, uint32_t generation);
 int32_t iocph__uring_handle_cancel_all(iocph__handle *handle);
 void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pending, bool reaper);
 int32_t iocph__uring_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,

@@ -138,7 +138,7 @@ int32_t iocph__win_try_io(iocph__handle *handle, int op_kind, void *buffer, uint
 /* True when op was cancelled in a way its next chunk must honour: iocph_op_cancel, a
  * cancel-all after it started, or its handle closing. Called with op->lock held. */
 bool iocph__win_cancel_requested_locked(const iocph__op *op);
-int32_t iocph__win_op_cancel(iocph__op *op);
+int32_t iocph__win_op_cancel(iocph__handle *handle, iocph__op *op, uint32_t generation);
 int32_t iocph__win_handle_cancel_all(iocph__handle *handle);
 /* The next chunk of a pipe write whose previous chunk completed short (called by the dequeuer).
  * Returns 1 when it finished and *entry was filled, 0 when a packet will follow. */
