@@ -672,13 +672,24 @@ static bool stacks_empty(iocph__uring_ring *ring)
     return atomic_load(&ring->submit_stack) == NULL && atomic_load(&ring->request_stack) == NULL;
 }
 
+/* Whether the direct CQ has entries, asked without owning it: a reaping holder may take the CQ
+ * and advance its head at any moment (uring_direct_reap.c), so both indices are read atomically
+ * (liburing's io_uring_cq_ready reads the head plainly: a data race with that holder's
+ * io_uring_cq_advance, which ThreadSanitizer reported). A stale answer costs one extra loop or
+ * a timed sleep; whoever owns the CQ reaps it. */
+static bool direct_cq_ready(iocph__uring_ring *ring)
+{
+    const struct io_uring_cq *cq = &ring->direct.uring.cq;
+    return __atomic_load_n(cq->ktail, __ATOMIC_ACQUIRE) != __atomic_load_n(cq->khead, __ATOMIC_RELAXED);
+}
+
 /* One io_uring_enter: submit, and block only if nothing is waiting for us (see
  * IOCPH__URING_SLEEP_* for why a sleep after activity has a timeout). */
 static void enter(iocph__uring_ring *ring)
 {
     bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0 ||
                 (!direct_idle(ring) && atomic_load(&ring->direct.cq_owner) == IOCPH__URING_CQ_FREE &&
-                 io_uring_cq_ready(&ring->direct.uring) > 0);
+                 direct_cq_ready(ring));
     int mode = IOCPH__URING_SLEEP_UNTIMED; /* decided only for a sleep: busy loops skip it */
     if (!busy) {
         /* Timed while some thread holds a wake-up; while SQEs wait on the direct ring (their
