@@ -97,7 +97,7 @@ static int32_t flush(iocph__op *op)
         if (!(error == ERROR_ACCESS_DENIED && !(op->handle->flags & IOCPH_FILE_WRITE)))
             result = iocph__win_result(op, error, 0, &os_error);
     }
-    return iocph__win_post_outcome(op, result, os_error);
+    return iocph__win_deliver_outcome(op, result, os_error); /* the flush ran */
 }
 
 int32_t iocph__win_op_submit(iocph__op *op)
@@ -113,7 +113,7 @@ int32_t iocph__win_op_submit(iocph__op *op)
     int32_t os_error = 0;
     switch (issue(op, &result, &os_error)) {
     case ISSUE_PENDING: return IOCPH_OK;
-    case ISSUE_DONE: return iocph__win_post_outcome(op, result, os_error);
+    case ISSUE_DONE: return iocph__win_deliver_outcome(op, result, os_error); /* bytes moved */
     default: return iocph__map_win32((DWORD)os_error);
     }
 }
