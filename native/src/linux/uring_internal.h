@@ -87,6 +87,12 @@ typedef struct iocph__uring_cancel {
 
 typedef struct iocph__uring_port iocph__uring_port;
 
+/* A CQE copied out of the CQ (uring_loop.c). */
+typedef struct iocph__uring_cqe_copy {
+    uint64_t user_data;
+    int32_t res;
+} iocph__uring_cqe_copy;
+
 /* How a ring sleeps. A thread that holds its wake-ups (iocph_thread_hold_wakeups) may leave a
  * ring asleep only if that sleep is TIMED, so an operation it queued waits at most
  * IOCPH__URING_TIMED_SLEEP_NS even if the holder blocks before its release (a continuation doing
@@ -155,6 +161,10 @@ typedef struct iocph__uring_ring {
     iocph__uring_cancel *cancels; /* cancel requests taken from the stack, applied after the
                                      submissions they may target */
     uint32_t cancel_count, cancel_capacity;
+    /* CQEs taken out of the CQ while SQEs were being prepared (submit_prepared, uring_loop.c),
+     * handled by the next reap before the CQ itself; still counted in kernel_inflight. */
+    iocph__uring_cqe_copy *stash;
+    uint32_t stash_count, stash_capacity;
 } iocph__uring_ring;
 
 /* Features probed once per port, at the first ring's setup. */
@@ -170,6 +180,8 @@ struct iocph__uring_port {
     _Atomic uint32_t next_ring; /* round robin for handles and posts */
     iocph__uring_features features;
     bool compat; /* IOCPH_IO_URING_COMPAT=1: take every fallback path (for testing them) */
+    bool test_ebusy; /* IOCPH_TEST_URING_EBUSY=1 (tests only): submit_prepared answers -EBUSY
+                        as kernels before 5.19 did (uring_loop.c) */
 };
 
 static inline iocph__uring_port *iocph__uring_port_of(iocph__port *port)

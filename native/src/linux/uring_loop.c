@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 _Thread_local iocph__uring_ring *iocph__uring_current;
 
@@ -78,13 +79,95 @@ static void finish(iocph__uring_ring *ring, iocph__op *op, int64_t result, int32
 
 /* ---- submission ---- */
 
-/* Hands the prepared SQEs to the kernel without waiting (the SQ is full, or a device chunk is). */
+/* Copies every ready CQE of the main ring into ring->stash and hands the slots back to the
+ * kernel; the next reap handles them. For the middle of preparing SQEs, where handling a CQE is
+ * not possible (it can finish ops and prepare others). False if there was nothing to take or no
+ * memory to take it into (the CQEs then stay where they are: the kernel keeps overflowed ones). */
+static bool stash_cq(iocph__uring_ring *ring)
+{
+    unsigned ready = io_uring_cq_ready(&ring->uring);
+    if (ready == 0) {
+        return false;
+    }
+    if (ring->stash_count + ready > ring->stash_capacity) {
+        uint32_t capacity = ring->stash_capacity ? ring->stash_capacity : 256;
+        while (capacity < ring->stash_count + ready) {
+            capacity *= 2;
+        }
+        iocph__uring_cqe_copy *grown = realloc(ring->stash, capacity * sizeof *grown);
+        if (!grown) {
+            return false;
+        }
+        ring->stash = grown;
+        ring->stash_capacity = capacity;
+    }
+    unsigned head, n = 0;
+    struct io_uring_cqe *cqe;
+    io_uring_for_each_cqe(&ring->uring, head, cqe)
+    {
+        ring->stash[ring->stash_count + n].user_data = cqe->user_data;
+        ring->stash[ring->stash_count + n].res = cqe->res;
+        if (++n == ready) {
+            break;
+        }
+    }
+    io_uring_cq_advance(&ring->uring, n);
+    ring->stash_count += n;
+    return n > 0;
+}
+
+/* -EBADR from io_uring_enter: the kernel dropped CQEs (it could not allocate room for
+ * overflowed ones) and says so on every later wait. Which operations were lost can't be known,
+ * and each of them is owed exactly one completion that will never come: nothing correct is
+ * left to do, so stop with a message that says what happened rather than hang their callers. */
+static _Noreturn void cqes_dropped(void)
+{
+    fprintf(stderr, "iocphybrid: io_uring dropped completions (-EBADR: the kernel could not "
+                    "queue an overflowed CQE); exactly-once delivery can't be kept: aborting\n");
+    abort();
+}
+
+/* The test hook IOCPH_TEST_URING_EBUSY=1: kernels from 5.5 to 5.18 refuse a submission with
+ * -EBUSY while completions have overflowed and the CQ is too full to take them back; the
+ * running kernel queues them instead. This answers as those kernels would, so that a test can
+ * show what the loop does then. */
+static bool test_ebusy(iocph__uring_ring *ring)
+{
+    return ring->owner->test_ebusy &&
+           (IO_URING_READ_ONCE(*ring->uring.sq.kflags) & IORING_SQ_CQ_OVERFLOW) &&
+           io_uring_cq_ready(&ring->uring) >= ring->uring.cq.ring_entries;
+}
+
+/* Hands the prepared SQEs to the kernel without waiting (the SQ is full, or a device chunk is).
+ * This runs in the middle of preparing SQEs, far from the loop's reap: an SQ's worth of ops that
+ * complete inside the submission (receives whose data is waiting) post their CQEs at once, and
+ * thousands of them in one loop would overflow the CQ. So the CQ is emptied into the stash first
+ * when it may not hold what this submission can post (two CQEs per SQE: an op and its linked
+ * timeout). Should the kernel refuse anyway - -EBUSY (before 5.19: overflowed CQEs wait for room)
+ * or -EAGAIN (no memory for requests) - the CQ is emptied and the caller, which loops until its
+ * SQEs are taken, tries again: it never spins without giving the kernel room. */
 static void submit_prepared(iocph__uring_ring *ring)
 {
     ring->device_unsubmitted = 0;
-    int ret = io_uring_submit(&ring->uring);
+    if (io_uring_cq_ready(&ring->uring) + 2u * io_uring_sq_ready(&ring->uring) >
+        ring->uring.cq.ring_entries) {
+        stash_cq(ring);
+    }
+    int ret = test_ebusy(ring) ? -EBUSY : io_uring_submit(&ring->uring);
     atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
-    if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+    if (ret == -EBUSY || ret == -EAGAIN) {
+        if (!stash_cq(ring)) {
+            /* Nothing to make room with (the CQ is empty, or no memory to copy it into): give
+             * the kernel a moment rather than spin. */
+            struct timespec pause = {0, 1000000L};
+            nanosleep(&pause, NULL);
+        }
+        return;
+    }
+    if (ret == -EBADR) {
+        cqes_dropped();
+    }
+    if (ret < 0 && ret != -EINTR) {
         fprintf(stderr, "iocphybrid: io_uring_submit failed: %d\n", ret);
         abort(); /* the ring is unusable: completions would be lost */
     }
@@ -640,9 +723,24 @@ static bool direct_idle(iocph__uring_ring *ring)
     return !ring->direct.ready || atomic_load_explicit(&ring->direct.inflight, memory_order_acquire) == 0;
 }
 
+/* The CQEs submit_prepared copied out: older than what is in the CQ, so handled first. Handling
+ * one can stash more (it may fill the SQ): they are taken in the same pass. */
+static void reap_stash(iocph__uring_ring *ring)
+{
+    for (uint32_t i = 0; i < ring->stash_count; i++) {
+        iocph__uring_cqe_copy c = ring->stash[i]; /* a copy: handling it may move the array */
+        ring->kernel_inflight--;
+        handle_cqe(ring, c.user_data, c.res);
+    }
+    ring->stash_count = 0;
+}
+
 static void reap(iocph__uring_ring *ring)
 {
-    reap_cq(ring, &ring->uring, false);
+    do {
+        reap_stash(ring);
+        reap_cq(ring, &ring->uring, false);
+    } while (ring->stash_count > 0);
     if (!direct_idle(ring) && iocph__uring_direct_try_own(ring)) {
         reap_cq(ring, &ring->direct.uring, true); /* else a holder is at it */
         iocph__uring_direct_disown(ring);
@@ -687,7 +785,7 @@ static bool direct_cq_ready(iocph__uring_ring *ring)
  * IOCPH__URING_SLEEP_* for why a sleep after activity has a timeout). */
 static void enter(iocph__uring_ring *ring)
 {
-    bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0 ||
+    bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0 || ring->stash_count > 0 ||
                 (!direct_idle(ring) && atomic_load(&ring->direct.cq_owner) == IOCPH__URING_CQ_FREE &&
                  direct_cq_ready(ring));
     int mode = IOCPH__URING_SLEEP_UNTIMED; /* decided only for a sleep: busy loops skip it */
@@ -730,9 +828,11 @@ static void enter(iocph__uring_ring *ring)
         atomic_store(&ring->sleeping, IOCPH__URING_AWAKE);
     }
     atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
+    if (ret == -EBADR) {
+        cqes_dropped();
+    }
+    /* -EBUSY / -EAGAIN: the next loop reaps first, which gives the kernel the room it wants. */
     if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
-        /* -EBADR: the kernel dropped CQEs (its overflow allocation failed). Nothing can tell
-         * which operations were lost, so exactly-once can't be kept: fail loudly. */
         fprintf(stderr, "iocphybrid: io_uring_enter failed: %d\n", ret);
         abort();
     }
@@ -797,7 +897,9 @@ void iocph__uring_thread_main(void *arg)
         }
     }
     while (ring->kernel_inflight > 0) {
-        io_uring_submit_and_wait(&ring->uring, 1);
+        if (ring->stash_count == 0) { /* (a stashed CQE is not waited for: it is here) */
+            io_uring_submit_and_wait(&ring->uring, 1);
+        }
         reap(ring);
     }
     io_uring_queue_exit(&ring->uring);
