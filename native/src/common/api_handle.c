@@ -176,9 +176,12 @@ int32_t iocph_op_cancel(iocph_handle_t value, iocph_op_t op_value)
     int32_t rc = IOCPH_E_NOTPENDING;
     iocph__op *op = iocph__op_lock_live(h->port, op_value);
     if (op) {
-        if (op->handle == h)
-            rc = h->port->backend->op_cancel(op);
+        /* The lock proves the op live and h's; the backend re-checks the generation itself, so
+         * its work (an allocation and a queue on io_uring, CancelIoEx) is not done under it. */
+        bool ours = op->handle == h;
         iocph__spin_unlock(&op->lock);
+        if (ours)
+            rc = h->port->backend->op_cancel(h, op, (uint32_t)(op_value >> 32));
     }
     iocph__table_release(value);
     return rc;
@@ -238,8 +241,8 @@ int32_t iocph__io_submit(iocph__op *op, iocph_op_t *op_out)
     if (atomic_load_explicit(&h->closing, memory_order_seq_cst)) {
         iocph__op *live = iocph__op_lock_live(port, op_value);
         if (live) {
-            port->backend->op_cancel(live);
             iocph__spin_unlock(&live->lock);
+            port->backend->op_cancel(h, live, (uint32_t)(op_value >> 32));
         }
     }
     iocph__table_release(value);

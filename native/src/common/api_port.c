@@ -249,13 +249,29 @@ int32_t iocph_port_destroy(iocph_port_t value)
         iocph__port_release(port); /* somebody else destroyed it meanwhile */
         return IOCPH_E_BADHANDLE;
     }
-    /* Close what the user left open; each handle drops its reference on the port. */
+    /* Close what the user left open; each handle drops its reference on the port. A handle that
+     * another thread is closing right now stays in the list until its last reference goes (a
+     * call in progress on it, say): it is skipped, never a reason to stop, or every handle after
+     * it would stay open. Its `closing` flag says so, or, in the instant before the other thread
+     * sets it, our close fails: then look past that one (`after`). */
+    iocph_handle_t after = 0;
     for (;;) {
         iocph__mutex_lock(&port->lock);
-        iocph_handle_t h = port->handles ? port->handles->value : 0;
+        iocph__handle *h = port->handles;
+        if (after) {
+            iocph__handle *failed = h;
+            while (failed && failed->value != after)
+                failed = failed->next;
+            if (failed)
+                h = failed->next; /* (gone already: start again from the head) */
+        }
+        while (h && atomic_load_explicit(&h->closing, memory_order_seq_cst))
+            h = h->next;
+        iocph_handle_t next = h ? h->value : 0;
         iocph__mutex_unlock(&port->lock);
-        if (!h || iocph_handle_close(h) != IOCPH_OK)
+        if (!next)
             break;
+        after = iocph_handle_close(next) == IOCPH_OK ? 0 : next;
     }
     iocph__port_release(port); /* the last reference frees the port */
     return IOCPH_OK;

@@ -255,8 +255,13 @@ struct iocph__backend {
     /* Starts op (READ, WRITE, FLUSH, PIPE_READ, PIPE_WRITE). Returns 0 and later delivers exactly
      * one completion, or returns an error and never delivers one (the caller frees the op). */
     int32_t (*op_submit)(iocph__op *op);
-    /* Requests cancellation of one op in flight (called with op->lock held, op known live). */
-    int32_t (*op_cancel)(iocph__op *op);
+    /* Requests cancellation of op, an op of `handle` that was live at `generation` (seen under
+     * op->lock, which is released again before this call: that lock is for a few instructions,
+     * not for allocations, mutexes or system calls). The op may have finished and been reused
+     * since: the backend acts only while op->generation still equals `generation`, taking
+     * op->lock itself if what it does must not reach a later incarnation (IOCP's CancelIoEx).
+     * The caller holds a reference on `handle`. */
+    int32_t (*op_cancel)(iocph__handle *handle, iocph__op *op, uint32_t generation);
     /* Requests cancellation of every op in flight on the handle. */
     int32_t (*handle_cancel_all)(iocph__handle *handle);
     /* The end of a thread's hold on worker `worker` (hold.c): undo what the backend counted when
@@ -309,6 +314,9 @@ iocph__op_socket *iocph__op_socket_get(iocph__op *op);
 /* Finds the live op behind a public value and returns it with op->lock held (the caller unlocks
  * with iocph__spin_unlock), or NULL if the value is stale or forged. */
 iocph__op *iocph__op_lock_live(iocph__port *port, iocph_op_t value);
+/* The op in pool slot `index` (live or not), or NULL if the pool never had that slot. Slots
+ * stay where they are until the port is freed. */
+iocph__op *iocph__op_at(iocph__port *port, uint32_t index);
 
 /* ---- what backends call (implemented in common/) ---- */
 

@@ -128,6 +128,11 @@ iocph__op_socket *iocph__op_socket_get(iocph__op *op)
     return op->sock;
 }
 
+iocph__op *iocph__op_at(iocph__port *port, uint32_t index)
+{
+    return op_at(&port->pool, index);
+}
+
 iocph__op *iocph__op_lock_live(iocph__port *port, iocph_op_t value)
 {
     uint32_t generation = (uint32_t)(value >> 32);

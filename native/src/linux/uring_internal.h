@@ -88,6 +88,12 @@ typedef struct iocph__uring_cancel {
 
 typedef struct iocph__uring_port iocph__uring_port;
 
+/* A CQE copied out of the CQ (uring_loop.c). */
+typedef struct iocph__uring_cqe_copy {
+    uint64_t user_data;
+    int32_t res;
+} iocph__uring_cqe_copy;
+
 /* How a ring sleeps. A thread that holds its wake-ups (iocph_thread_hold_wakeups) may leave a
  * ring asleep only if that sleep is TIMED, so an operation it queued waits at most
  * IOCPH__URING_TIMED_SLEEP_NS even if the holder blocks before its release (a continuation doing
@@ -156,6 +162,10 @@ typedef struct iocph__uring_ring {
     iocph__uring_cancel *cancels; /* cancel requests taken from the stack, applied after the
                                      submissions they may target */
     uint32_t cancel_count, cancel_capacity;
+    /* CQEs taken out of the CQ while SQEs were being prepared (submit_prepared, uring_loop.c),
+     * handled by the next reap before the CQ itself; still counted in kernel_inflight. */
+    iocph__uring_cqe_copy *stash;
+    uint32_t stash_count, stash_capacity;
 } iocph__uring_ring;
 
 /* Features probed once per port, at the first ring's setup. */
@@ -171,6 +181,8 @@ struct iocph__uring_port {
     _Atomic uint32_t next_ring; /* round robin for handles and posts */
     iocph__uring_features features;
     bool compat; /* IOCPH_IO_URING_COMPAT=1: take every fallback path (for testing them) */
+    bool test_ebusy; /* IOCPH_TEST_URING_EBUSY=1 (tests only): submit_prepared answers -EBUSY
+                        as kernels before 5.19 did (uring_loop.c) */
 };
 
 static inline iocph__uring_port *iocph__uring_port_of(iocph__port *port)
@@ -386,7 +398,7 @@ bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t
 
 /* uring_ops.c */
 int32_t iocph__uring_op_submit(iocph__op *op);
-int32_t iocph__uring_op_cancel(iocph__op *op);
+int32_t iocph__uring_op_cancel(iocph__handle *handle, iocph__op *op, uint32_t generation);
 int32_t iocph__uring_handle_cancel_all(iocph__handle *handle);
 void iocph__uring_worker_release(iocph__port *port, uint32_t worker, bool pending, bool reaper);
 int32_t iocph__uring_try_io(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,

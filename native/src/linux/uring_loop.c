@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 _Thread_local iocph__uring_ring *iocph__uring_current;
 
@@ -78,13 +79,95 @@ static void finish(iocph__uring_ring *ring, iocph__op *op, int64_t result, int32
 
 /* ---- submission ---- */
 
-/* Hands the prepared SQEs to the kernel without waiting (the SQ is full, or a device chunk is). */
+/* Copies every ready CQE of the main ring into ring->stash and hands the slots back to the
+ * kernel; the next reap handles them. For the middle of preparing SQEs, where handling a CQE is
+ * not possible (it can finish ops and prepare others). False if there was nothing to take or no
+ * memory to take it into (the CQEs then stay where they are: the kernel keeps overflowed ones). */
+static bool stash_cq(iocph__uring_ring *ring)
+{
+    unsigned ready = io_uring_cq_ready(&ring->uring);
+    if (ready == 0) {
+        return false;
+    }
+    if (ring->stash_count + ready > ring->stash_capacity) {
+        uint32_t capacity = ring->stash_capacity ? ring->stash_capacity : 256;
+        while (capacity < ring->stash_count + ready) {
+            capacity *= 2;
+        }
+        iocph__uring_cqe_copy *grown = realloc(ring->stash, capacity * sizeof *grown);
+        if (!grown) {
+            return false;
+        }
+        ring->stash = grown;
+        ring->stash_capacity = capacity;
+    }
+    unsigned head, n = 0;
+    struct io_uring_cqe *cqe;
+    io_uring_for_each_cqe(&ring->uring, head, cqe)
+    {
+        ring->stash[ring->stash_count + n].user_data = cqe->user_data;
+        ring->stash[ring->stash_count + n].res = cqe->res;
+        if (++n == ready) {
+            break;
+        }
+    }
+    io_uring_cq_advance(&ring->uring, n);
+    ring->stash_count += n;
+    return n > 0;
+}
+
+/* -EBADR from io_uring_enter: the kernel dropped CQEs (it could not allocate room for
+ * overflowed ones) and says so on every later wait. Which operations were lost can't be known,
+ * and each of them is owed exactly one completion that will never come: nothing correct is
+ * left to do, so stop with a message that says what happened rather than hang their callers. */
+static _Noreturn void cqes_dropped(void)
+{
+    fprintf(stderr, "iocphybrid: io_uring dropped completions (-EBADR: the kernel could not "
+                    "queue an overflowed CQE); exactly-once delivery can't be kept: aborting\n");
+    abort();
+}
+
+/* The test hook IOCPH_TEST_URING_EBUSY=1: kernels from 5.5 to 5.18 refuse a submission with
+ * -EBUSY while completions have overflowed and the CQ is too full to take them back; the
+ * running kernel queues them instead. This answers as those kernels would, so that a test can
+ * show what the loop does then. */
+static bool test_ebusy(iocph__uring_ring *ring)
+{
+    return ring->owner->test_ebusy &&
+           (IO_URING_READ_ONCE(*ring->uring.sq.kflags) & IORING_SQ_CQ_OVERFLOW) &&
+           io_uring_cq_ready(&ring->uring) >= ring->uring.cq.ring_entries;
+}
+
+/* Hands the prepared SQEs to the kernel without waiting (the SQ is full, or a device chunk is).
+ * This runs in the middle of preparing SQEs, far from the loop's reap: an SQ's worth of ops that
+ * complete inside the submission (receives whose data is waiting) post their CQEs at once, and
+ * thousands of them in one loop would overflow the CQ. So the CQ is emptied into the stash first
+ * when it may not hold what this submission can post (two CQEs per SQE: an op and its linked
+ * timeout). Should the kernel refuse anyway - -EBUSY (before 5.19: overflowed CQEs wait for room)
+ * or -EAGAIN (no memory for requests) - the CQ is emptied and the caller, which loops until its
+ * SQEs are taken, tries again: it never spins without giving the kernel room. */
 static void submit_prepared(iocph__uring_ring *ring)
 {
     ring->device_unsubmitted = 0;
-    int ret = io_uring_submit(&ring->uring);
+    if (io_uring_cq_ready(&ring->uring) + 2u * io_uring_sq_ready(&ring->uring) >
+        ring->uring.cq.ring_entries) {
+        stash_cq(ring);
+    }
+    int ret = test_ebusy(ring) ? -EBUSY : io_uring_submit(&ring->uring);
     atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
-    if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+    if (ret == -EBUSY || ret == -EAGAIN) {
+        if (!stash_cq(ring)) {
+            /* Nothing to make room with (the CQ is empty, or no memory to copy it into): give
+             * the kernel a moment rather than spin. */
+            struct timespec pause = {0, 1000000L};
+            nanosleep(&pause, NULL);
+        }
+        return;
+    }
+    if (ret == -EBADR) {
+        cqes_dropped();
+    }
+    if (ret < 0 && ret != -EINTR) {
         fprintf(stderr, "iocphybrid: io_uring_submit failed: %d\n", ret);
         abort(); /* the ring is unusable: completions would be lost */
     }
@@ -313,26 +396,29 @@ static bool unlink_waiting(iocph__uring_lane *lane, iocph__op *op)
  * A cancel by user_data can miss its target: it returns -ENOENT for an op that is between two
  * states (a socket op whose poll just fired waits in task work for this thread's next
  * io_uring_enter, and is then in no table the cancel looks in; seen with the plain setup flags,
- * 1 in ~200 pipe-write cancels). So the cancel's own CQE names its target - the op pointer,
- * 12 bits of its generation and an attempt count - and a -ENOENT for an op still in flight is
- * retried (at most 15 times) after the next io_uring_enter has run that task work. x86-64 and
- * arm64 user pointers fit in 48 bits.
+ * 1 in ~200 pipe-write cancels). So the cancel's own CQE names its target - the op's pool index,
+ * the generation the cancel was asked for and an attempt count - and a -ENOENT for an op still
+ * in flight is retried (at most 15 times) after the next io_uring_enter has run that task work.
+ * The whole 32-bit generation travels, not a part of it: a slot reused a multiple of 2^n times
+ * while this thread was in a slow callback would otherwise look like the cancel's target, and
+ * the retry would cancel an op nobody cancelled. user_data: tag in bits 0-2, index in 3-22
+ * (IOCPH_MAX_OPS is 2^20), attempt in 23-26, generation in 32-63.
  */
-#define IOCPH__URING_PTR_MASK ((((uint64_t)1 << 48) - 1) & ~IOCPH__URING_TAG_MASK)
+#define IOCPH__URING_CANCEL_INDEX_SHIFT 3
+#define IOCPH__URING_CANCEL_ATTEMPT_SHIFT 23
 #define IOCPH__URING_MAX_CANCEL_ATTEMPTS 15u
+_Static_assert(IOCPH_MAX_OPS <= (1u << (IOCPH__URING_CANCEL_ATTEMPT_SHIFT - IOCPH__URING_CANCEL_INDEX_SHIFT)),
+               "an op's pool index must fit in a cancel's user_data");
 
-static void prep_cancel_user_data(iocph__uring_ring *ring, iocph__op *op, uint32_t attempt)
+static void prep_cancel_user_data(iocph__uring_ring *ring, iocph__op *op, uint32_t generation,
+                                  uint32_t attempt)
 {
     struct io_uring_sqe *sqe = get_sqe(ring);
     io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
-    uint64_t ptr = (uint64_t)(uintptr_t)op;
-    if ((ptr & ~IOCPH__URING_PTR_MASK) != 0) {
-        io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE); /* can't be named: no retry */
-        return;
-    }
-    uint64_t generation = atomic_load(&op->generation) & 0xFFFu;
-    io_uring_sqe_set_data64(sqe, ptr | IOCPH__URING_TAG_CANCEL | ((uint64_t)attempt << 48) |
-                                     (generation << 52));
+    io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_CANCEL |
+                                     ((uint64_t)op->index << IOCPH__URING_CANCEL_INDEX_SHIFT) |
+                                     ((uint64_t)attempt << IOCPH__URING_CANCEL_ATTEMPT_SHIFT) |
+                                     ((uint64_t)generation << 32));
 }
 
 static void push_cancel(iocph__uring_ring *ring, uint32_t kind, iocph__op *op,
@@ -344,15 +430,15 @@ static void cancel_done(iocph__uring_ring *ring, uint64_t user_data, int res)
     if (res != -ENOENT) {
         return; /* 0: cancelled; -EALREADY: running, it will end by itself */
     }
-    iocph__op *op = (iocph__op *)(uintptr_t)(user_data & IOCPH__URING_PTR_MASK);
-    uint32_t attempt = (uint32_t)(user_data >> 48) & 0xFu;
-    uint32_t generation = atomic_load(&op->generation);
-    if ((generation & 0xFFFu) != (uint32_t)(user_data >> 52) ||
+    uint32_t index = (uint32_t)(user_data >> IOCPH__URING_CANCEL_INDEX_SHIFT) & (IOCPH_MAX_OPS - 1u);
+    uint32_t attempt = (uint32_t)(user_data >> IOCPH__URING_CANCEL_ATTEMPT_SHIFT) & 0xFu;
+    uint32_t generation = (uint32_t)(user_data >> 32); /* the one the cancel was asked for */
+    iocph__op *op = iocph__op_at(ring->port, index);
+    if (!op || atomic_load(&op->generation) != generation ||
         attempt >= IOCPH__URING_MAX_CANCEL_ATTEMPTS) {
-        return;
+        return; /* finished (and maybe reused) since: nothing of ours to cancel */
     }
-    /* Same incarnation (or one 4096 reuses later, which the full generation check in
-     * apply_cancel_op rules out once it has completed). Applied after this reap, so an op whose
+    /* Applied after this reap, and apply_cancel_op checks the generation again, so an op whose
      * own CQE follows in the same batch is seen finished by then. */
     push_cancel(ring, IOCPH__URING_CANCEL_OP, op, generation, NULL, attempt + 1);
 }
@@ -402,7 +488,7 @@ static void apply_cancel_op_owned(iocph__uring_ring *ring, iocph__op *op, uint32
         iocph__uring_direct_cancel(ring, op);
         return;
     }
-    prep_cancel_user_data(ring, op, attempt);
+    prep_cancel_user_data(ring, op, generation, attempt);
 }
 
 static void apply_cancel_all(iocph__uring_ring *ring, iocph__handle *h)
@@ -433,7 +519,8 @@ static void apply_cancel_all(iocph__uring_ring *ring, iocph__handle *h)
         io_uring_sqe_set_data64(sqe, IOCPH__URING_TAG_IGNORE);
     } else {
         for (iocph__op *op = hd->kernel_head; op; op = op->next) {
-            prep_cancel_user_data(ring, op, 0);
+            /* In this handle's kernel list: live, and ours, at its current generation. */
+            prep_cancel_user_data(ring, op, atomic_load(&op->generation), 0);
         }
     }
     if (h->kind == IOCPH__KIND_FILE && (h->flags & IOCPH_FILE_UNBUFFERED)) {
@@ -604,9 +691,24 @@ static bool direct_idle(iocph__uring_ring *ring)
     return !ring->direct.ready || atomic_load_explicit(&ring->direct.inflight, memory_order_acquire) == 0;
 }
 
+/* The CQEs submit_prepared copied out: older than what is in the CQ, so handled first. Handling
+ * one can stash more (it may fill the SQ): they are taken in the same pass. */
+static void reap_stash(iocph__uring_ring *ring)
+{
+    for (uint32_t i = 0; i < ring->stash_count; i++) {
+        iocph__uring_cqe_copy c = ring->stash[i]; /* a copy: handling it may move the array */
+        ring->kernel_inflight--;
+        handle_cqe(ring, c.user_data, c.res);
+    }
+    ring->stash_count = 0;
+}
+
 static void reap(iocph__uring_ring *ring)
 {
-    reap_cq(ring, &ring->uring, false);
+    do {
+        reap_stash(ring);
+        reap_cq(ring, &ring->uring, false);
+    } while (ring->stash_count > 0);
     if (!direct_idle(ring) && iocph__uring_direct_try_own(ring)) {
         reap_cq(ring, &ring->direct.uring, true); /* else a holder is at it */
         iocph__uring_direct_disown(ring);
@@ -636,13 +738,24 @@ static bool stacks_empty(iocph__uring_ring *ring)
     return atomic_load(&ring->submit_stack) == NULL && atomic_load(&ring->request_stack) == NULL;
 }
 
+/* Whether the direct CQ has entries, asked without owning it: a reaping holder may take the CQ
+ * and advance its head at any moment (uring_direct_reap.c), so both indices are read atomically
+ * (liburing's io_uring_cq_ready reads the head plainly: a data race with that holder's
+ * io_uring_cq_advance, which ThreadSanitizer reported). A stale answer costs one extra loop or
+ * a timed sleep; whoever owns the CQ reaps it. */
+static bool direct_cq_ready(iocph__uring_ring *ring)
+{
+    const struct io_uring_cq *cq = &ring->direct.uring.cq;
+    return __atomic_load_n(cq->ktail, __ATOMIC_ACQUIRE) != __atomic_load_n(cq->khead, __ATOMIC_RELAXED);
+}
+
 /* One io_uring_enter: submit, and block only if nothing is waiting for us (see
  * IOCPH__URING_SLEEP_* for why a sleep after activity has a timeout). */
 static void enter(iocph__uring_ring *ring)
 {
-    bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0 ||
+    bool busy = !stacks_empty(ring) || io_uring_cq_ready(&ring->uring) > 0 || ring->stash_count > 0 ||
                 (!direct_idle(ring) && atomic_load(&ring->direct.cq_owner) == IOCPH__URING_CQ_FREE &&
-                 io_uring_cq_ready(&ring->direct.uring) > 0);
+                 direct_cq_ready(ring));
     int mode = IOCPH__URING_SLEEP_UNTIMED; /* decided only for a sleep: busy loops skip it */
     if (!busy) {
         /* Timed while some thread holds a wake-up; while SQEs wait on the direct ring (their
@@ -683,9 +796,11 @@ static void enter(iocph__uring_ring *ring)
         atomic_store(&ring->sleeping, IOCPH__URING_AWAKE);
     }
     atomic_fetch_add_explicit(&ring->port->os_waits, 1, memory_order_relaxed);
+    if (ret == -EBADR) {
+        cqes_dropped();
+    }
+    /* -EBUSY / -EAGAIN: the next loop reaps first, which gives the kernel the room it wants. */
     if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
-        /* -EBADR: the kernel dropped CQEs (its overflow allocation failed). Nothing can tell
-         * which operations were lost, so exactly-once can't be kept: fail loudly. */
         fprintf(stderr, "iocphybrid: io_uring_enter failed: %d\n", ret);
         abort();
     }
@@ -750,7 +865,9 @@ void iocph__uring_thread_main(void *arg)
         }
     }
     while (ring->kernel_inflight > 0) {
-        io_uring_submit_and_wait(&ring->uring, 1);
+        if (ring->stash_count == 0) { /* (a stashed CQE is not waited for: it is here) */
+            io_uring_submit_and_wait(&ring->uring, 1);
+        }
         reap(ring);
     }
     io_uring_queue_exit(&ring->uring);

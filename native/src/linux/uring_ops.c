@@ -53,21 +53,19 @@ int32_t iocph__uring_port_post(iocph__port *port, iocph__op *op)
     return IOCPH_OK;
 }
 
-/* Called with op->lock held (the op can't return to the pool meanwhile), so its generation and
- * handle are stable; the ring thread re-checks the generation before it acts. */
-int32_t iocph__uring_op_cancel(iocph__op *op)
+/* No lock: the request names the op by its slot and the generation the caller saw live, and
+ * the ring thread, the only one that finishes the handle's ops, acts only on that generation.
+ * The handle's reference (the caller's) keeps its ring choice stable. */
+int32_t iocph__uring_op_cancel(iocph__handle *handle, iocph__op *op, uint32_t generation)
 {
-    if (!op->handle) {
-        return IOCPH_E_NOTPENDING; /* posts can't be cancelled */
-    }
     iocph__uring_request *req = calloc(1, sizeof *req);
     if (!req) {
         return IOCPH_E_NOMEM;
     }
     req->kind = IOCPH__URING_CANCEL_OP;
     req->op = op;
-    req->generation = atomic_load(&op->generation);
-    if (!iocph__uring_push_request(iocph__uring_ring_of(op->handle), req)) {
+    req->generation = generation;
+    if (!iocph__uring_push_request(iocph__uring_ring_of(handle), req)) {
         free(req); /* the ring has stopped: nothing of it is in flight */
     }
     return IOCPH_OK;

@@ -36,6 +36,7 @@ static void free_rings(iocph__uring_port *up)
         }
         free(ring->batch);
         free(ring->cancels);
+        free(ring->stash);
         iocph__sem_destroy(&ring->ready);
         iocph__mutex_destroy(&ring->exit_lock);
         iocph__mutex_destroy(&ring->direct.lock);
@@ -77,6 +78,8 @@ static int32_t uring_port_start(iocph__port *port)
     }
     const char *compat = iocph__getenv("IOCPH_IO_URING_COMPAT");
     up->compat = compat && strcmp(compat, "1") == 0;
+    const char *ebusy = iocph__getenv("IOCPH_TEST_URING_EBUSY"); /* tests only: uring_loop.c */
+    up->test_ebusy = ebusy && strcmp(ebusy, "1") == 0;
     up->ring_count = port->worker_threads ? port->worker_threads : 1;
     up->rings = calloc(up->ring_count, sizeof *up->rings);
     if (!up->rings) {

@@ -46,6 +46,9 @@ typedef struct iocph__win_port {
     bool shutdown_posted;      /* pull mode: the sticky packet is in the port */
     INIT_ONCE timers_once;     /* the timer thread is started by the first op with a timeout */
     iocph__win_timers *timers; /* per-op socket timeouts (iocp_timer.c); NULL until then */
+    /* Tests only: how many more op packets this port's posts should fail as if the system were
+     * out of resources (IOCPH_TEST_FAIL_POSTS=n at port creation; see iocp_outcome.c). */
+    _Atomic uint32_t test_failing_posts;
 } iocph__win_port;
 
 /* handle->backend_data */
@@ -131,6 +134,13 @@ bool iocph__win_error_is_outcome(const iocph__op *op, DWORD error);
 /* Delivers an op that finished without a packet of its own through the port (KEY_OUTCOME), so
  * the completion reaches the user on a dequeuing thread like every other. */
 int32_t iocph__win_post_outcome(iocph__op *op, int64_t result, int32_t os_error);
+/* The same for an op whose I/O already happened (bytes moved, a flush ran): its outcome must
+ * reach the user, so the start call can't report a refusal any more. A post that fails because
+ * the system is short of memory is retried (as control packets are) until it goes through. */
+int32_t iocph__win_deliver_outcome(iocph__op *op, int64_t result, int32_t os_error);
+/* PostQueuedCompletionStatus of op's own OVERLAPPED (with the test hook in front), retried the
+ * same way: for packets that carry an I/O that happened. */
+int32_t iocph__win_post_done(iocph__op *op, DWORD bytes, ULONG_PTR key);
 
 /* ---- iocp_io.c ---- */
 int32_t iocph__win_op_submit(iocph__op *op);
@@ -139,7 +149,7 @@ int32_t iocph__win_try_io(iocph__handle *handle, int op_kind, void *buffer, uint
 /* True when op was cancelled in a way its next chunk must honour: iocph_op_cancel, a
  * cancel-all after it started, or its handle closing. Called with op->lock held. */
 bool iocph__win_cancel_requested_locked(const iocph__op *op);
-int32_t iocph__win_op_cancel(iocph__op *op);
+int32_t iocph__win_op_cancel(iocph__handle *handle, iocph__op *op, uint32_t generation);
 int32_t iocph__win_handle_cancel_all(iocph__handle *handle);
 /* The next chunk of a pipe write whose previous chunk completed short (called by the dequeuer).
  * Returns 1 when it finished and *entry was filled, 0 when a packet will follow. */

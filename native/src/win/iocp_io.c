@@ -97,7 +97,7 @@ static int32_t flush(iocph__op *op)
         if (!(error == ERROR_ACCESS_DENIED && !(op->handle->flags & IOCPH_FILE_WRITE)))
             result = iocph__win_result(op, error, 0, &os_error);
     }
-    return iocph__win_post_outcome(op, result, os_error);
+    return iocph__win_deliver_outcome(op, result, os_error); /* the flush ran */
 }
 
 int32_t iocph__win_op_submit(iocph__op *op)
@@ -113,7 +113,7 @@ int32_t iocph__win_op_submit(iocph__op *op)
     int32_t os_error = 0;
     switch (issue(op, &result, &os_error)) {
     case ISSUE_PENDING: return IOCPH_OK;
-    case ISSUE_DONE: return iocph__win_post_outcome(op, result, os_error);
+    case ISSUE_DONE: return iocph__win_deliver_outcome(op, result, os_error); /* bytes moved */
     default: return iocph__map_win32((DWORD)os_error);
     }
 }
@@ -145,17 +145,23 @@ uint32_t iocph__win_pipe_write_continue(iocph__op *op, iocph_completion *entry)
     return 1;
 }
 
-int32_t iocph__win_op_cancel(iocph__op *op)
+int32_t iocph__win_op_cancel(iocph__handle *handle, iocph__op *op, uint32_t generation)
 {
-    if (!op->handle)
-        return IOCPH_E_NOTPENDING; /* a posted packet: nothing to cancel */
+    /* Under op->lock: the flag and CancelIoEx (which names the I/O by its OVERLAPPED) must reach
+     * this incarnation of the op and no later one. CancelIoEx does not wait for anything. */
+    iocph__spin_lock(&op->lock);
+    if (atomic_load_explicit(&op->generation, memory_order_relaxed) != generation ||
+        op->kind == IOCPH__OP_FREE) {
+        iocph__spin_unlock(&op->lock);
+        return IOCPH_E_NOTPENDING; /* finished since the caller looked */
+    }
     op->backend_data = (void *)((uintptr_t)op->backend_data | CANCEL_REQUESTED);
-    if (CancelIoEx(iocph__win_os(op->handle), &op->ov))
-        return IOCPH_OK;
-    DWORD error = GetLastError();
+    BOOL ok = CancelIoEx(iocph__win_os(handle), &op->ov);
+    DWORD error = ok ? 0 : GetLastError();
+    iocph__spin_unlock(&op->lock);
     /* Not found: the I/O already finished and its completion is on its way (or a pipe write is
      * between two chunks and will stop there). */
-    return error == ERROR_NOT_FOUND ? IOCPH_OK : iocph__map_win32(error);
+    return ok || error == ERROR_NOT_FOUND ? IOCPH_OK : iocph__map_win32(error);
 }
 
 int32_t iocph__win_handle_cancel_all(iocph__handle *handle)

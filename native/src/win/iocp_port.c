@@ -88,6 +88,9 @@ int32_t iocph__win_port_start(iocph__port *port)
         return rc;
     }
     port->backend_data = w;
+    const char *failing = iocph__getenv("IOCPH_TEST_FAIL_POSTS"); /* tests only: iocp_outcome.c */
+    if (failing)
+        atomic_init(&w->test_failing_posts, (uint32_t)strtoul(failing, NULL, 10));
     if (!port->callback)
         return IOCPH_OK; /* pull mode: the caller's threads dequeue, no workers */
 

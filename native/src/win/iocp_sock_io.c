@@ -178,9 +178,8 @@ static int32_t post_sync(iocph__op *op, DWORD error, DWORD bytes)
     iocph__win_ext(op)->sync_error = error;
     op->ov.Internal = 0;
     op->ov.InternalHigh = bytes;
-    if (!PostQueuedCompletionStatus(iocph__win_iocp(op->port), bytes, IOCPH__WIN_KEY_IO, &op->ov))
-        return iocph__map_win32(GetLastError());
-    return IOCPH_OK;
+    /* The I/O happened (or failed for good): its outcome must arrive, never a refusal. */
+    return iocph__win_post_done(op, bytes, IOCPH__WIN_KEY_IO);
 }
 
 static bool stop_requested_locked(iocph__op *op)
