@@ -53,6 +53,8 @@ int main(void)
     test_skip("calloc can't be interposed for a DLL");
 #else
     test_watchdog(60);
+    if (test_default_backend() != IOCPH_BACKEND_IO_URING)
+        test_skip("only io_uring's cancel allocates (epoll queues it in a list it grows rarely)");
     iocph_port_t port = test_port_pull(1);
     iocph_handle_t writer;
     CHECK_OK(iocph_pipe_create(port, 1, &reader, &writer));

@@ -232,14 +232,14 @@ static int32_t epoll_port_post(iocph__port *port, iocph__op *op)
     return IOCPH_OK;
 }
 
-/* Called with op->lock held: generation and handle are stable; the worker re-checks the full
- * generation before it acts. Nothing is allocated unless the worker's list must grow. */
-static int32_t epoll_op_cancel(iocph__op *op)
+/* Called without op->lock: op may finish and be reused meanwhile. The request names it by its
+ * full generation, which the worker - the only thread that finishes ops of this handle - checks
+ * before it acts, so a reused slot is never hit. Nothing is allocated unless the worker's list
+ * must grow. */
+static int32_t epoll_op_cancel(iocph__handle *handle, iocph__op *op, uint32_t generation)
 {
-    if (!op->handle)
-        return IOCPH_E_NOTPENDING; /* posts can't be cancelled */
-    iocph__epoll_cancel c = {.op = op, .generation = atomic_load(&op->generation)};
-    iocph__epoll_request(iocph__epoll_worker_of(op->handle), &c);
+    iocph__epoll_cancel c = {.op = op, .generation = generation};
+    iocph__epoll_request(iocph__epoll_worker_of(handle), &c);
     return IOCPH_OK;
 }
 
