@@ -436,6 +436,30 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
 
     internal void ReturnOperation(PortOperation op) => _pool.Enqueue(op);
 
+    /// <summary>
+    /// Drops the registry's reference to a completed operation, so that it lives only as long as its
+    /// task (see PortOperation.OnAcceptCompleted). Its id stays reserved: <see cref="Reroot"/> puts it back
+    /// when the result is read; an operation collected instead leaves an empty slot. A completion for an
+    /// empty slot is a native bug and fails fast, as for any unknown user_data.
+    /// </summary>
+    internal void Unroot(PortOperation op)
+    {
+        // Under the lock: a concurrent growth copies the table and must not copy the old reference back.
+        lock (_registryLock)
+        {
+            Volatile.Write(ref _operations[op.Id], null);
+        }
+    }
+
+    /// <summary>Registers an unrooted operation again before it goes back to the pool.</summary>
+    internal void Reroot(PortOperation op)
+    {
+        lock (_registryLock)
+        {
+            Volatile.Write(ref _operations[op.Id], op);
+        }
+    }
+
     /// <summary>The number of pooled operation objects created so far (for tests of pooling).</summary>
     internal int OperationObjectCount => Volatile.Read(ref _operationCount);
 }

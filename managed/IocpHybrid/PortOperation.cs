@@ -183,6 +183,11 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         ReleaseExtraPins();
         Volatile.Write(ref _inFlight, 0);
 
+        if (_kind == OperationKind.TcpAccept)
+        {
+            OnAcceptCompleted();
+        }
+
         long result = _result;
         if (result >= 0 || _kind == OperationKind.Post)
         {
@@ -252,6 +257,11 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     /// <summary>Returns the consumed object to the pool.</summary>
     private void Release()
     {
+        if (_kind == OperationKind.TcpAccept)
+        {
+            _port.Reroot(this); // unrooted at its completion (OnAcceptCompleted)
+        }
+
         _core.Reset();
         ResetSocketState();
         _owner = null;
