@@ -85,6 +85,15 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
         _extraPinCount = 0;
     }
 
+    /// <summary>Counts a TCP send on its connection while it is in flight (see PortTcpConnection.SendOrder.cs).</summary>
+    private void TrackSend(int delta)
+    {
+        if (_kind == OperationKind.SocketSend && _owner is PortTcpConnection connection)
+        {
+            connection.AddSendsInFlight(delta);
+        }
+    }
+
     private void ResetSocketState()
     {
         _acceptKey = 0;

@@ -106,6 +106,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         _handshake = 0;
         _sequence++;
         Volatile.Write(ref _inFlight, 1);
+        TrackSend(+1);
         return ((ulong)_sequence << 32) | Id;
     }
 
@@ -113,6 +114,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     internal void Abandon()
     {
         Volatile.Write(ref _inFlight, 0);
+        TrackSend(-1);
         _pin.Dispose();
         _pin = default;
         ReleaseExtraPins();
@@ -183,6 +185,8 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         ReleaseExtraPins();
         Volatile.Write(ref _inFlight, 0);
 
+        // Before the result is published: a continuation that sends again may then try at once.
+        TrackSend(-1);
         if (_kind == OperationKind.TcpAccept)
         {
             OnAcceptCompleted();
