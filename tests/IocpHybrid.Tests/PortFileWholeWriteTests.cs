@@ -1,0 +1,45 @@
+using System.Diagnostics;
+
+namespace IocpHybrid.Tests;
+
+/// <summary>
+/// A write completes only when all of its bytes are written, as RandomAccess.WriteAsync does, also when
+/// the OS takes them in parts.
+/// </summary>
+public sealed class PortFileWholeWriteTests
+{
+    public static bool CanMakeFifo => OperatingSystem.IsLinux() && File.Exists("/usr/bin/mkfifo");
+
+    // A FIFO takes a large write in parts (as much as its buffer holds each time), which a regular file
+    // does only in rare cases (a full disk, a file size limit).
+    [Fact(Skip = "needs a Linux FIFO (mkfifo)", SkipUnless = nameof(CanMakeFifo))]
+    public async Task AWriteTheOsTakesInPartsIsWrittenWhole()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("fifo");
+        using (Process mkfifo = Process.Start("/usr/bin/mkfifo", ["-m", "600", path]))
+        {
+            await mkfifo.WaitForExitAsync().Within();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        await using var port = new CompletionPort(new CompletionPortOptions { WorkerThreads = 1 });
+        byte[] data = TestSupport.RandomBytes(4 * 1024 * 1024, seed: 10);
+
+        // Read-write: opening a FIFO that way does not wait for the other end.
+        using (PortFile fifo = port.OpenFile(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            Task<byte[]> reading = Task.Run(() =>
+            {
+                using var reader = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+                var received = new byte[data.Length];
+                reader.ReadExactly(received);
+                return received;
+            });
+
+            int written = await fifo.WriteAsync(data, fileOffset: 0).Within();
+            Assert.Equal(data.Length, written);
+            Assert.Equal(data, await reading.Within());
+        }
+    }
+}
