@@ -237,41 +237,9 @@ public sealed class PortFile : PortHandle
             return new ValueTask<int>(0);
         }
 
-        return WriteAllAsync(
-            StartBufferOperation(OperationKind.FileWrite, buffer, (ulong)fileOffset, IsUnbuffered, cancellationToken),
-            buffer,
-            fileOffset,
-            cancellationToken);
-    }
-
-    /// <summary>
-    /// Completes a write when every byte is written: a native write may take fewer bytes than asked
-    /// (the OS reports that as a success), and callers, like those of RandomAccess, don't loop.
-    /// Pooled, so a write costs no allocation in steady state; one that finished at once runs through
-    /// synchronously.
-    /// </summary>
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> WriteAllAsync(ValueTask<int> first, ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken)
-    {
-        int written = 0;
-        int last = await first.ConfigureAwait(false);
-        while (true)
-        {
-            written += last;
-            if (written >= buffer.Length)
-            {
-                return buffer.Length;
-            }
-
-            if (last == 0)
-            {
-                throw new IOException($"The OS accepted none of the last {buffer.Length - written} of {buffer.Length} bytes written at offset {fileOffset}: '{Path}'.");
-            }
-
-            // In append mode the offset is ignored: the rest goes to the end, right after the part written.
-            // Alignment is left to the native side: a short unbuffered write ends on a sector boundary.
-            last = await StartBufferOperation(OperationKind.FileWrite, buffer[written..], (ulong)(fileOffset + written), checkAlignment: false, cancellationToken).ConfigureAwait(false);
-        }
+        // A write the OS takes in parts is finished inside the operation (PortOperation.Files.cs): the
+        // task completes when every byte is written, with no extra await per write.
+        return StartBufferOperation(OperationKind.FileWrite, buffer, (ulong)fileOffset, IsUnbuffered, cancellationToken);
     }
 
     /// <summary>

@@ -171,12 +171,21 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     {
         // IOCPH_E_NOTPENDING (already completed) and IOCPH_E_BADHANDLE (handle closed, which cancels
         // everything anyway) are expected races; the completion still arrives exactly once.
-        _ = NativeMethods.iocph_op_cancel(_nativeHandle, _nativeOperation);
+        _ = NativeMethods.iocph_op_cancel(_nativeHandle, Volatile.Read(ref _nativeOperation));
     }
 
     /// <summary>Both halves are done: release the registration and the pin, then publish the result.</summary>
     private void Complete()
     {
+        // A short file write goes on with the rest (PortOperation.Files.cs) until it is whole or fails.
+        while (_kind == OperationKind.FileWrite && ContinueShortWrite())
+        {
+            if (Interlocked.Exchange(ref _handshake, 1) == 0)
+            {
+                return; // the rest's completion finishes the operation
+            }
+        }
+
         // Waits for a cancel callback running on another thread, so it never cancels a later use.
         _registration.Dispose();
         _registration = default;
