@@ -45,16 +45,31 @@ public sealed partial class PortTcpConnection
     /// <summary>The native sends one call started back to back (chunks, gather batches), in their order.</summary>
     private struct StartedSends
     {
+        // The common case is one send: it is kept here and handed back as it is, with no array and no
+        // extra await. A second one moves both into an array from the pool.
+        private ValueTask<int> _single;
         private ValueTask<int>[]? _sends;
 
         internal int Count { get; private set; }
 
         internal void Add(ValueTask<int> send)
         {
+            if (Count == 0)
+            {
+                _single = send;
+                Count = 1;
+                return;
+            }
+
             if (_sends is null || Count == _sends.Length)
             {
                 ValueTask<int>[] larger = ArrayPool<ValueTask<int>>.Shared.Rent(Math.Max(4, Count * 2));
-                if (_sends is not null)
+                if (_sends is null)
+                {
+                    larger[0] = _single;
+                    _single = default;
+                }
+                else
                 {
                     _sends.AsSpan(0, Count).CopyTo(larger);
                     ArrayPool<ValueTask<int>>.Shared.Return(_sends, clearArray: true);
@@ -67,7 +82,12 @@ public sealed partial class PortTcpConnection
         }
 
         /// <summary>Awaits every send in order (see <see cref="AwaitAllAsync"/>).</summary>
-        internal readonly ValueTask<int> AwaitAll() => Count == 0 ? new ValueTask<int>(0) : AwaitAllAsync(_sends!, Count);
+        internal readonly ValueTask<int> AwaitAll() => Count switch
+        {
+            0 => new ValueTask<int>(0),
+            1 => _single,
+            _ => AwaitAllAsync(_sends!, Count),
+        };
     }
 
     /// <summary>
