@@ -61,6 +61,14 @@ public sealed unsafe partial class CompletionPort
     }
 
     /// <summary>
+    /// Whether the current thread is one of this port's workers delivering a batch (so user code runs
+    /// here only as an inline completion). A blocking wait for one of the port's operations on such a
+    /// thread can't end: the operation needs this very thread (on io_uring the ring of its handle is
+    /// driven by one worker; on IOCP the workers may all be blocked the same way).
+    /// </summary>
+    internal bool IsCurrentThreadWorker => t_callbackPort == this;
+
+    /// <summary>
     /// Runs an operation's continuation on the thread pool with the rest of the current batch
     /// (called on a worker, from inside <see cref="OnCompletions"/>), or right here on any other thread.
     /// </summary>

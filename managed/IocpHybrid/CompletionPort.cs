@@ -37,7 +37,10 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
 
     private long _nextKey;
     private int _disposeState; // 0 live, 1 disposing or disposed
-    private Task? _disposeTask;
+
+    // Completed when the shutdown is over. It exists before any Dispose call, so a caller that loses
+    // the race for _disposeState always has the real shutdown to wait for, never a task not yet published.
+    private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Creates a port with the default options.</summary>
     /// <exception cref="PlatformNotSupportedException">The default backend can't be set up here.</exception>
@@ -351,27 +354,24 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
     /// The wait for the workers runs on a thread-pool thread, so this may be awaited from a completion
     /// continuation, also with <see cref="CompletionPortOptions.InlineCompletions"/>.
     /// </summary>
-    /// <returns>A task that completes when every operation has completed and the workers have exited.</returns>
+    /// <returns>
+    /// A task that completes when every operation has completed and the workers have exited; every
+    /// caller gets it, also one whose call did not start the shutdown.
+    /// </returns>
     public ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposeState, 1) != 0)
+        if (Interlocked.Exchange(ref _disposeState, 1) == 0)
         {
-            return new ValueTask(Volatile.Read(ref _disposeTask) ?? Task.CompletedTask);
+            ThreadPool.UnsafeQueueUserWorkItem(static port => port.ShutdownOnce(), this, preferLocal: false);
         }
 
-        Task task = Task.Factory.StartNew(
-            static state => ((CompletionPort)state!).ShutdownCore(),
-            this,
-            CancellationToken.None,
-            TaskCreationOptions.DenyChildAttach,
-            TaskScheduler.Default);
-        Volatile.Write(ref _disposeTask, task);
-        return new ValueTask(task);
+        return new ValueTask(_shutdown.Task);
     }
 
     /// <summary>
     /// Shuts the port down gracefully (see the class remarks) and frees it, blocking until every
-    /// operation has completed and the workers have exited. Safe to call more than once.
+    /// operation has completed and the workers have exited, also when another thread started the
+    /// shutdown. Safe to call more than once.
     /// </summary>
     /// <exception cref="InvalidOperationException">
     /// Called on one of this port's worker threads (from an inline completion): it would wait for itself.
@@ -384,23 +384,25 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
             throw new InvalidOperationException("A completion port can't be disposed synchronously on its own worker thread (an inline completion); use DisposeAsync.");
         }
 
-        if (Interlocked.Exchange(ref _disposeState, 1) != 0)
+        if (Interlocked.Exchange(ref _disposeState, 1) == 0)
         {
-            Volatile.Read(ref _disposeTask)?.GetAwaiter().GetResult();
-            return;
+            ShutdownOnce();
         }
 
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _disposeTask, done.Task);
+        _shutdown.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Runs the shutdown (once: the caller won the race for _disposeState) and publishes its outcome to every caller.</summary>
+    private void ShutdownOnce()
+    {
         try
         {
             ShutdownCore();
-            done.SetResult();
+            _shutdown.SetResult();
         }
         catch (Exception ex)
         {
-            done.SetException(ex);
-            throw;
+            _shutdown.SetException(ex);
         }
     }
 
@@ -451,6 +453,30 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
     }
 
     internal void ReturnOperation(PortOperation op) => _pool.Enqueue(op);
+
+    /// <summary>
+    /// Drops the registry's reference to a completed operation, so that it lives only as long as its
+    /// task (see PortOperation.OnAcceptCompleted). Its id stays reserved: <see cref="Reroot"/> puts it back
+    /// when the result is read; an operation collected instead leaves an empty slot. A completion for an
+    /// empty slot is a native bug and fails fast, as for any unknown user_data.
+    /// </summary>
+    internal void Unroot(PortOperation op)
+    {
+        // Under the lock: a concurrent growth copies the table and must not copy the old reference back.
+        lock (_registryLock)
+        {
+            Volatile.Write(ref _operations[op.Id], null);
+        }
+    }
+
+    /// <summary>Registers an unrooted operation again before it goes back to the pool.</summary>
+    internal void Reroot(PortOperation op)
+    {
+        lock (_registryLock)
+        {
+            Volatile.Write(ref _operations[op.Id], op);
+        }
+    }
 
     /// <summary>The number of pooled operation objects created so far (for tests of pooling).</summary>
     internal int OperationObjectCount => Volatile.Read(ref _operationCount);

@@ -35,7 +35,8 @@ public sealed class CompletionPortOptions
     /// When <see langword="true"/>, the continuation of an awaited operation runs synchronously on the
     /// port's worker thread that delivered the completion, saving a thread-pool hop. Such continuations
     /// must be short and must not block, and must not dispose the port synchronously (use
-    /// <see cref="CompletionPort.DisposeAsync"/>): while they run, the worker delivers nothing else.
+    /// <see cref="CompletionPort.DisposeAsync"/>; <see cref="PortNetworkStream"/>'s blocking Read and Write
+    /// throw there): while they run, the worker delivers nothing else.
     /// When <see langword="false"/> (the default), continuations run on the thread pool: each native batch
     /// of completions is handed to one pool work item, which runs their continuations one after another
     /// (a helper work item is scheduled when more are waiting, so one blocking continuation doesn't stall the rest).

@@ -197,16 +197,21 @@ public sealed class PortFile : PortHandle
     /// <param name="cancellationToken">Cancels the native operation; the task then ends with an
     /// <see cref="OperationCanceledException"/> carrying this token, unless the write finished first.</param>
     /// <returns>
-    /// The number of bytes written. Unlike <see cref="RandomAccess.WriteAsync(Microsoft.Win32.SafeHandles.SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>,
-    /// which returns nothing, this is one native write, and the count is returned so that a short write
-    /// (which the OS reports, for instance, when the disk fills up midway) is visible; it equals
-    /// <c>buffer.Length</c> otherwise.
+    /// <c>buffer.Length</c>: like <see cref="RandomAccess.WriteAsync(Microsoft.Win32.SafeHandles.SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>,
+    /// the task completes only when every byte is written, or fails. When the OS takes a write in parts
+    /// (a FIFO, an interrupted write, a file size limit reached midway), the rest is written after it.
+    /// The count carries no other information; it is returned so that code written against earlier
+    /// versions (<c>int written = await file.WriteAsync(...)</c>) still compiles.
     /// </returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="fileOffset"/> is negative, or the buffer is longer than <see cref="MaxIoLength"/>.</exception>
     /// <exception cref="ArgumentException">An unbuffered file and a misaligned buffer, length or offset.</exception>
     /// <exception cref="UnauthorizedAccessException">The file was not opened for writing.</exception>
     /// <exception cref="ObjectDisposedException">The file or its port was disposed (also when that happens while the write is in flight).</exception>
-    /// <exception cref="IOException">The OS reported an error (disk full, device error); the message carries the OS error.</exception>
+    /// <exception cref="IOException">
+    /// The OS reported an error (disk full, device error; the message carries the OS error), or accepted
+    /// no byte of what was left. As with <see cref="RandomAccess"/>, a write that fails or is cancelled
+    /// may have written part of the data.
+    /// </exception>
     public ValueTask<int> WriteAsync(ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fileOffset);
@@ -232,6 +237,8 @@ public sealed class PortFile : PortHandle
             return new ValueTask<int>(0);
         }
 
+        // A write the OS takes in parts is finished inside the operation (PortOperation.Files.cs): the
+        // task completes when every byte is written, with no extra await per write.
         return StartBufferOperation(OperationKind.FileWrite, buffer, (ulong)fileOffset, IsUnbuffered, cancellationToken);
     }
 
@@ -243,7 +250,7 @@ public sealed class PortFile : PortHandle
     /// <param name="count">How many bytes to write.</param>
     /// <param name="fileOffset">Where to write in the file (ignored in append mode).</param>
     /// <param name="cancellationToken">Cancels the write (see <see cref="WriteAsync(ReadOnlyMemory{byte}, long, CancellationToken)"/>).</param>
-    /// <returns>The number of bytes written (see <see cref="WriteAsync(ReadOnlyMemory{byte}, long, CancellationToken)"/>).</returns>
+    /// <returns><paramref name="count"/>: the task completes when every byte is written (see <see cref="WriteAsync(ReadOnlyMemory{byte}, long, CancellationToken)"/>).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="buffer"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The range is outside the array, or <paramref name="fileOffset"/> is negative.</exception>
     /// <exception cref="ArgumentException">An unbuffered file and a misaligned buffer, length or offset.</exception>

@@ -114,6 +114,11 @@ public abstract class PortHandle : IDisposable
         ulong userData = op.Prepare(kind, this, _handle, Key, pin, cancellationToken);
         short version = op.Version;
         uint length = (uint)buffer.Length;
+        if (kind == OperationKind.FileWrite)
+        {
+            op.SetWrite(length, offset);
+        }
+
         ulong nativeOp = 0;
         int rc = kind switch
         {

@@ -8,6 +8,15 @@ namespace IocpHybrid;
 /// what has arrived (0 at the end: the peer closed its side); writes complete when every byte is sent.
 /// Not seekable. The synchronous members block on the asynchronous ones.
 /// </summary>
+/// <remarks>
+/// The blocking <see cref="Read(byte[], int, int)"/> and <see cref="Write(byte[], int, int)"/> (and the
+/// members built on them: <see cref="Stream.ReadByte"/>, <see cref="Stream.CopyTo(Stream)"/>, ...) can't
+/// be used on a worker thread of the connection's port, that is, in a continuation run inline with
+/// <see cref="CompletionPortOptions.InlineCompletions"/>: the operation they would wait for can only be
+/// started and completed by that worker, so the wait would never end, and every other connection of
+/// the worker would stall meanwhile. They throw <see cref="InvalidOperationException"/> there, every
+/// time (not only when the wait would actually hang); use the asynchronous members.
+/// </remarks>
 public sealed class PortNetworkStream : Stream
 {
     private readonly bool _ownsConnection;
@@ -101,17 +110,32 @@ public sealed class PortNetworkStream : Stream
         return WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 
-    /// <inheritdoc/>
+    /// <summary>Reads as <see cref="ReadAsync(Memory{byte}, CancellationToken)"/> does, blocking until it completes.</summary>
+    /// <param name="buffer">Receives the data.</param>
+    /// <param name="offset">Where in <paramref name="buffer"/> the data goes.</param>
+    /// <param name="count">The most bytes to read.</param>
+    /// <returns>The number of bytes read; 0 when the peer closed its side.</returns>
+    /// <exception cref="InvalidOperationException">Called on a worker thread of the connection's port (an inline completion): see the class remarks.</exception>
+    /// <exception cref="IOException">The receive failed.</exception>
+    /// <exception cref="ObjectDisposedException">The stream, its connection or its port was disposed.</exception>
     public override int Read(byte[] buffer, int offset, int count)
     {
         ValidateBufferArguments(buffer, offset, count);
+        ThrowIfOnWorker(nameof(Read), nameof(ReadAsync));
         return ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
     }
 
-    /// <inheritdoc/>
+    /// <summary>Writes as <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/> does, blocking until every byte is sent.</summary>
+    /// <param name="buffer">The data.</param>
+    /// <param name="offset">Where the data starts in <paramref name="buffer"/>.</param>
+    /// <param name="count">How many bytes to write.</param>
+    /// <exception cref="InvalidOperationException">Called on a worker thread of the connection's port (an inline completion): see the class remarks.</exception>
+    /// <exception cref="IOException">The send failed.</exception>
+    /// <exception cref="ObjectDisposedException">The stream, its connection or its port was disposed.</exception>
     public override void Write(byte[] buffer, int offset, int count)
     {
         ValidateBufferArguments(buffer, offset, count);
+        ThrowIfOnWorker(nameof(Write), nameof(WriteAsync));
         WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
     }
 
@@ -143,6 +167,16 @@ public sealed class PortNetworkStream : Stream
         }
 
         base.Dispose(disposing);
+    }
+
+    private void ThrowIfOnWorker(string member, string asyncMember)
+    {
+        if (Connection.Port.IsCurrentThreadWorker)
+        {
+            throw new InvalidOperationException(
+                $"PortNetworkStream.{member} can't block on a worker thread of the connection's completion port (a continuation run inline): " +
+                $"the operation it would wait for needs this thread. Use {asyncMember} there.");
+        }
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

@@ -29,11 +29,37 @@ internal sealed partial class PortOperation
             return;
         }
 
-        _continuation = continuation;
+        // Validate before writing anything: the fields below belong to the current use, and an awaiter of
+        // an earlier use (a ValueTask awaited twice) or a second awaiter of this one must be refused
+        // without replacing the continuation of the awaiter that registered first (the order of
+        // ManualResetValueTaskSourceCore.OnCompleted, which validates, then stores).
+        if (token != _core.Version)
+        {
+            throw new InvalidOperationException("The ValueTask was already consumed; a ValueTask may be awaited only once.");
+        }
+
+        // Claims the fields: a second awaiter of the same use fails here, before it writes.
+        if (Interlocked.CompareExchange(ref _continuation, continuation, null) is not null)
+        {
+            throw new InvalidOperationException("The ValueTask is already being awaited; a ValueTask may be awaited only once.");
+        }
+
         _continuationState = state;
         _continuationContext = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 ? ExecutionContext.Capture() : null;
-        // Publishes the fields above (an interlocked exchange inside) before the completion can read them.
-        _core.OnCompleted(s_dispatch, this, token, ValueTaskSourceOnCompletedFlags.None);
+        try
+        {
+            // Publishes the fields above (an interlocked exchange inside) before the completion can read them.
+            _core.OnCompleted(s_dispatch, this, token, ValueTaskSourceOnCompletedFlags.None);
+        }
+        catch
+        {
+            // The core refused (an awaiter that went to the core directly, with a scheduling context,
+            // registered first): the fields are not this use's continuation after all.
+            _continuationState = null;
+            _continuationContext = null;
+            Volatile.Write(ref _continuation, null);
+            throw;
+        }
     }
 
     private static bool HasSchedulingContext(ValueTaskSourceOnCompletedFlags flags)

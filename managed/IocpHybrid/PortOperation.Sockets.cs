@@ -25,6 +25,10 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
 
     // Accept: the key the accepted socket is associated under. Receive-from: where to store the sender.
     private ulong _acceptKey;
+
+    // Accept: the connection, made when the completion arrives rather than when the result is read, so
+    // the socket is owned (closed by the connection's finalizer) also when nobody ever reads the result.
+    private PortTcpConnection? _accepted;
     private int _requestedLength;
     private SocketAddress? _receivedAddress;
     private AddressFamily _receiveFamily;
@@ -81,10 +85,38 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
         _extraPinCount = 0;
     }
 
+    /// <summary>Counts a TCP send on its connection while it is in flight (see PortTcpConnection.SendOrder.cs).</summary>
+    private void TrackSend(int delta)
+    {
+        if (_kind == OperationKind.SocketSend && _owner is PortTcpConnection connection)
+        {
+            connection.AddSendsInFlight(delta);
+        }
+    }
+
     private void ResetSocketState()
     {
         _acceptKey = 0;
+        _accepted = null;
         _receivedAddress = null;
+    }
+
+    /// <summary>
+    /// Runs when an accept's completion is published, before anyone can read it. Its task may have been
+    /// dropped (never awaited: the loser of a WhenAny), so from here on only that task keeps this object
+    /// alive, not the port's registry: if the task is gone, the garbage collector reclaims both, and the
+    /// connection's finalizer closes the socket instead of leaving it open until the port dies. Reading
+    /// the result puts the object back (<see cref="Release"/>).
+    /// </summary>
+    private void OnAcceptCompleted()
+    {
+        if (_result >= 0)
+        {
+            iocph_accept_result accepted = *(iocph_accept_result*)Scratch;
+            _accepted = new PortTcpConnection(_port, accepted.socket, _acceptKey);
+        }
+
+        _port.Unroot(this);
     }
 
     /// <summary>Runs on success before the result is published: copies what lives in native memory out.</summary>
@@ -106,10 +138,9 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
     PortTcpConnection IValueTaskSource<PortTcpConnection>.GetResult(short token)
     {
         _ = ConsumeResult(token);
-        iocph_accept_result accepted = *(iocph_accept_result*)Scratch;
-        ulong key = _acceptKey;
+        PortTcpConnection connection = _accepted!;
         Release();
-        return new PortTcpConnection(_port, accepted.socket, key);
+        return connection;
     }
 
     PortReceiveFromResult IValueTaskSource<PortReceiveFromResult>.GetResult(short token)

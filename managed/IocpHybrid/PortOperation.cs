@@ -106,6 +106,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         _handshake = 0;
         _sequence++;
         Volatile.Write(ref _inFlight, 1);
+        TrackSend(+1);
         return ((ulong)_sequence << 32) | Id;
     }
 
@@ -113,6 +114,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     internal void Abandon()
     {
         Volatile.Write(ref _inFlight, 0);
+        TrackSend(-1);
         _pin.Dispose();
         _pin = default;
         ReleaseExtraPins();
@@ -169,12 +171,21 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     {
         // IOCPH_E_NOTPENDING (already completed) and IOCPH_E_BADHANDLE (handle closed, which cancels
         // everything anyway) are expected races; the completion still arrives exactly once.
-        _ = NativeMethods.iocph_op_cancel(_nativeHandle, _nativeOperation);
+        _ = NativeMethods.iocph_op_cancel(_nativeHandle, Volatile.Read(ref _nativeOperation));
     }
 
     /// <summary>Both halves are done: release the registration and the pin, then publish the result.</summary>
     private void Complete()
     {
+        // A short file write goes on with the rest (PortOperation.Files.cs) until it is whole or fails.
+        while (_kind == OperationKind.FileWrite && ContinueShortWrite())
+        {
+            if (Interlocked.Exchange(ref _handshake, 1) == 0)
+            {
+                return; // the rest's completion finishes the operation
+            }
+        }
+
         // Waits for a cancel callback running on another thread, so it never cancels a later use.
         _registration.Dispose();
         _registration = default;
@@ -182,6 +193,13 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         _pin = default;
         ReleaseExtraPins();
         Volatile.Write(ref _inFlight, 0);
+
+        // Before the result is published: a continuation that sends again may then try at once.
+        TrackSend(-1);
+        if (_kind == OperationKind.TcpAccept)
+        {
+            OnAcceptCompleted();
+        }
 
         long result = _result;
         if (result >= 0 || _kind == OperationKind.Post)
@@ -252,6 +270,11 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     /// <summary>Returns the consumed object to the pool.</summary>
     private void Release()
     {
+        if (_kind == OperationKind.TcpAccept)
+        {
+            _port.Reroot(this); // unrooted at its completion (OnAcceptCompleted)
+        }
+
         _core.Reset();
         ResetSocketState();
         _owner = null;

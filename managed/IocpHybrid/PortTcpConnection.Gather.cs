@@ -37,7 +37,18 @@ public sealed partial class PortTcpConnection
             return AwaitSingleAsync(single);
         }
 
-        return SendSequenceAsync(buffers, cancellationToken);
+        StartedSends sends;
+        EnterSendStart();
+        try
+        {
+            sends = StartSequence(buffers, cancellationToken);
+        }
+        finally
+        {
+            ExitSendStart();
+        }
+
+        return AwaitSequenceAsync(sends);
     }
 
     /// <summary>Sends every byte of a list of array segments with gather sends (see <see cref="SendAsync(ReadOnlySequence{byte}, CancellationToken)"/>).</summary>
@@ -68,73 +79,103 @@ public sealed partial class PortTcpConnection
         }
 
         ThrowIfDisposed();
-        return cancellationToken.IsCancellationRequested
-            ? Task.FromCanceled<int>(cancellationToken)
-            : SendListAsync(buffers, (int)total, cancellationToken);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<int>(cancellationToken);
+        }
+
+        if (total == 0)
+        {
+            return Task.FromResult(0);
+        }
+
+        StartedSends sends;
+        EnterSendStart();
+        try
+        {
+            sends = StartList(buffers, cancellationToken);
+        }
+        finally
+        {
+            ExitSendStart();
+        }
+
+        return sends.AwaitAll().AsTask();
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask AwaitSingleAsync(ValueTask<int> send) => await send.ConfigureAwait(false);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendSequenceAsync(ReadOnlySequence<byte> buffers, CancellationToken cancellationToken)
+    private static async ValueTask AwaitSequenceAsync(StartedSends sends) => await sends.AwaitAll().ConfigureAwait(false);
+
+    // The two Start* methods start every gather send of one call back to back, without awaiting in
+    // between (another call's send must not get between them; the native sends of a socket go out in
+    // the order they were started). The caller holds EnterSendStart. They never throw: a failed start
+    // is a faulted entry, and nothing after it is started.
+
+    private StartedSends StartSequence(ReadOnlySequence<byte> buffers, CancellationToken cancellationToken)
     {
+        StartedSends sends = default;
         GatherBatch batch = default;
         foreach (ReadOnlyMemory<byte> segment in buffers)
         {
             ReadOnlyMemory<byte> rest = segment;
             while (!rest.IsEmpty)
             {
-                if (batch.Add(ref rest))
+                if (batch.Add(ref rest) && !StartGather(ref batch, ref sends, cancellationToken))
                 {
-                    await StartGather(ref batch, cancellationToken).ConfigureAwait(false);
-                    batch.Clear();
+                    return sends;
                 }
             }
         }
 
         if (batch.Count > 0)
         {
-            await StartGather(ref batch, cancellationToken).ConfigureAwait(false);
+            StartGather(ref batch, ref sends, cancellationToken);
         }
+
+        return sends;
     }
 
-    private async Task<int> SendListAsync(IList<ArraySegment<byte>> buffers, int total, CancellationToken cancellationToken)
+    private StartedSends StartList(IList<ArraySegment<byte>> buffers, CancellationToken cancellationToken)
     {
+        StartedSends sends = default;
         GatherBatch batch = default;
         for (int i = 0; i < buffers.Count; i++)
         {
             ReadOnlyMemory<byte> rest = buffers[i];
             while (!rest.IsEmpty)
             {
-                if (batch.Add(ref rest))
+                if (batch.Add(ref rest) && !StartGather(ref batch, ref sends, cancellationToken))
                 {
-                    await StartGather(ref batch, cancellationToken).ConfigureAwait(false);
-                    batch.Clear();
+                    return sends;
                 }
             }
         }
 
         if (batch.Count > 0)
         {
-            await StartGather(ref batch, cancellationToken).ConfigureAwait(false);
+            StartGather(ref batch, ref sends, cancellationToken);
         }
 
-        return total;
+        return sends;
     }
 
-    /// <summary>Starts one native gather send of the batch's buffers; each stays pinned until its completion.</summary>
+    /// <summary>Starts one native send of the batch's buffers (each stays pinned until its completion), adds it and clears the batch; false when the start failed.</summary>
+    private bool StartGather(ref GatherBatch batch, ref StartedSends sends, CancellationToken cancellationToken)
+    {
+        ValueTask<int> send = StartGather(ref batch, cancellationToken);
+        batch.Clear();
+        sends.Add(send);
+        return !send.IsFaulted;
+    }
+
     private unsafe ValueTask<int> StartGather(ref GatherBatch batch, CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<int>(cancellationToken);
-        }
-
         if (batch.Count == 1)
         {
-            return SendAsync(batch[0], cancellationToken);
+            return StartSend(batch[0], cancellationToken);
         }
 
         PortOperation op = Port.RentOperation();

@@ -8,9 +8,10 @@ namespace IocpHybrid;
 /// <summary>
 /// A connected TCP socket associated with a <see cref="CompletionPort"/>: made by
 /// <see cref="ConnectAsync(CompletionPort, EndPoint, CancellationToken)"/> or accepted by a
-/// <see cref="PortTcpListener"/>. One send and one receive may be in flight at a time (more of either
-/// would interleave their bytes). Disposing it closes it: operations in flight complete with
-/// <see cref="ObjectDisposedException"/>.
+/// <see cref="PortTcpListener"/>. Any number of sends may be in flight at once, started from any
+/// threads: as with System.Net.Sockets, each goes out whole, in the order the calls were made. One
+/// receive may be in flight at a time (more would split the incoming bytes between them in no useful
+/// order). Disposing it closes it: operations in flight complete with <see cref="ObjectDisposedException"/>.
 /// </summary>
 /// <remarks>
 /// Errors are <see cref="SocketException"/>s with the usual <see cref="SocketError"/> (for instance
@@ -177,44 +178,51 @@ public sealed partial class PortTcpConnection : PortSocket
             return new ValueTask<int>(0);
         }
 
-        if (buffer.Length > PortFile.MaxIoLength)
+        // Everything this call starts is started in one go, with no other send starting in between
+        // (PortTcpConnection.SendOrder.cs): that keeps concurrent sends whole and in call order.
+        EnterSendStart();
+        try
         {
-            return SendLargeAsync(buffer, cancellationToken);
-        }
+            if (buffer.Length > PortFile.MaxIoLength)
+            {
+                // int.MaxValue is less than two chunks: both start now, one after the other.
+                StartedSends chunks = default;
+                chunks.Add(StartSend(buffer[..PortFile.MaxIoLength], cancellationToken));
+                chunks.Add(StartSend(buffer[PortFile.MaxIoLength..], cancellationToken));
+                return chunks.AwaitAll();
+            }
 
-        int rc = TrySendNow(buffer.Span, out int sent);
-        if (rc == NativeErrors.Ok)
+            // The immediate attempt only when no asynchronous send is in flight: its bytes would overtake those.
+            if (!SendInFlight)
+            {
+                int rc = TrySendNow(buffer.Span, out int sent);
+                if (rc == NativeErrors.Ok)
+                {
+                    return sent == buffer.Length ? new ValueTask<int>(sent) : AddSentAsync(StartSend(buffer[sent..], cancellationToken), sent);
+                }
+
+                if (rc != NativeErrors.WouldBlock)
+                {
+                    return ValueTask.FromException<int>(CreateStartException(rc));
+                }
+            }
+
+            return StartSend(buffer, cancellationToken);
+        }
+        finally
         {
-            return sent == buffer.Length ? new ValueTask<int>(sent) : SendRestAsync(buffer, sent, cancellationToken);
+            ExitSendStart();
         }
-
-        return rc == NativeErrors.WouldBlock ? StartSend(buffer, cancellationToken) : ValueTask.FromException<int>(CreateStartException(rc));
     }
 
-    /// <summary>The asynchronous send through the port (the socket buffer is full, or the backend declined to try).</summary>
+    /// <summary>
+    /// The asynchronous send through the port (the socket buffer is full, another send is in flight, or
+    /// the backend declined to try). Called while this thread is starting a send (<see cref="EnterSendStart"/>).
+    /// </summary>
     private unsafe ValueTask<int> StartSend(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         PortOperation? op = StartBufferOperation(OperationKind.SocketSend, buffer, null, _sendTimeout, cancellationToken, out Exception? error);
         return op is null ? ValueTask.FromException<int>(error!) : new ValueTask<int>(op, op.Version);
-    }
-
-    /// <summary>The immediate attempt sent part of the buffer: the port sends the rest.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> SendRestAsync(ReadOnlyMemory<byte> buffer, int sent, CancellationToken cancellationToken)
-    {
-        return sent + await StartSend(buffer[sent..], cancellationToken).ConfigureAwait(false);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> SendLargeAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
-    {
-        int sent = 0;
-        while (sent < buffer.Length)
-        {
-            sent += await SendAsync(buffer.Slice(sent, Math.Min(buffer.Length - sent, PortFile.MaxIoLength)), cancellationToken).ConfigureAwait(false);
-        }
-
-        return sent;
     }
 
     /// <summary>Sends every byte of an array (see <see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/>).</summary>

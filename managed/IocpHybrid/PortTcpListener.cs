@@ -33,8 +33,16 @@ public sealed unsafe class PortTcpListener : PortSocket
     /// <summary>
     /// Accepts one connection. The new connection is associated with the same port.
     /// </summary>
+    /// <remarks>
+    /// The accepted socket is owned by its <see cref="PortTcpConnection"/> from the moment the accept
+    /// completes: a task that is never awaited (the loser of a <c>WhenAny</c>) does not keep the socket
+    /// open until the port is disposed; the connection is closed when the garbage collector reclaims it,
+    /// as any connection nobody disposed. Dispose what you accept.
+    /// </remarks>
     /// <param name="cancellationToken">Cancels the native accept; the task then ends with an
-    /// <see cref="OperationCanceledException"/> carrying this token, unless a connection came first.</param>
+    /// <see cref="OperationCanceledException"/> carrying this token, unless a connection came first: an
+    /// accept that completed (also one that raced with the cancellation) returns its connection, since
+    /// throwing would lose the socket.</param>
     /// <returns>The accepted connection; dispose it to close it.</returns>
     /// <exception cref="ObjectDisposedException">The listener or its port was disposed (also while the accept waited).</exception>
     /// <exception cref="SocketException">The accept failed or timed out (<see cref="AcceptTimeout"/>).</exception>
