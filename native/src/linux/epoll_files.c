@@ -25,13 +25,29 @@ static void run(iocph__op *op)
 {
     int fd = (int)op->handle->os;
     ssize_t n;
-    do {
+    bool positional = true;
+    for (;;) {
         switch (op->kind) {
-        case IOCPH__OP_READ: n = pread(fd, op->buffer, op->length, (off_t)op->offset); break;
-        case IOCPH__OP_WRITE: n = pwrite(fd, op->buffer, op->length, (off_t)op->offset); break;
+        case IOCPH__OP_READ:
+            n = positional ? pread(fd, op->buffer, op->length, (off_t)op->offset)
+                           : read(fd, op->buffer, op->length);
+            break;
+        case IOCPH__OP_WRITE:
+            n = positional ? pwrite(fd, op->buffer, op->length, (off_t)op->offset)
+                           : write(fd, op->buffer, op->length);
+            break;
         default: n = fsync(fd); break; /* IOCPH__OP_FLUSH */
         }
-    } while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EINTR)
+            continue;
+        /* A FIFO or a character device opened as a file has no offset (ESPIPE): read and write
+         * it in stream order, as io_uring does. */
+        if (n < 0 && errno == ESPIPE && positional && op->kind != IOCPH__OP_FLUSH) {
+            positional = false;
+            continue;
+        }
+        break;
+    }
     if (n < 0) {
         op->backend_error = errno;
         op->value = iocph__map_errno(errno);
