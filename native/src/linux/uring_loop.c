@@ -592,15 +592,7 @@ static void apply_cancels(iocph__uring_ring *ring)
 /* The whole submit stack, in push order (each producer's order is kept). */
 static iocph__op *take_submit_stack(iocph__uring_ring *ring)
 {
-    iocph__op *lifo = atomic_exchange(&ring->submit_stack, NULL);
-    iocph__op *fifo = NULL;
-    while (lifo) {
-        iocph__op *next = lifo->next;
-        lifo->next = fifo;
-        fifo = lifo;
-        lifo = next;
-    }
-    return fifo;
+    return iocph__op_stack_fifo(atomic_exchange(&ring->submit_stack, NULL));
 }
 
 void iocph__uring_prep_file_op(iocph__uring_ring *ring, iocph__op *op)
