@@ -454,7 +454,9 @@ function Invoke-Consumer-Tests([bool] $WithWine) {
 }
 
 # Starts an echo server (it prints "listening on <endpoint>" first), runs the demo's echo clients
-# against it, then stops it the way a user would (SIGINT / Ctrl+C) and checks it exited cleanly.
+# against it, then stops it the way a service is stopped (SIGTERM) and checks it exited cleanly.
+# Not SIGINT: a script started as a background job of a non-interactive shell passes SIGINT on as
+# ignored, .NET keeps that disposition, and the C# server would never see it (issue 17, item 13).
 function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
     $info = [System.Diagnostics.ProcessStartInfo]::new($ServerCommand[0])
     foreach ($a in $ServerCommand[1..($ServerCommand.Length - 1)]) { $info.ArgumentList.Add($a) }
@@ -470,8 +472,8 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
         & $Demo --skip-copy --echo-server $endpoint
     } finally {
         if (-not $server.HasExited) {
-            if ($OnLinux) { & kill -INT $server.Id } else { $server.Kill() }
-            if (-not $server.WaitForExit(15000)) { $server.Kill(); throw 'the echo server did not stop within 15 s of SIGINT' }
+            if ($OnLinux) { & kill -TERM $server.Id } else { $server.Kill() }
+            if (-not $server.WaitForExit(15000)) { $server.Kill(); throw 'the echo server did not stop within 15 s of SIGTERM' }
         }
     }
     if ($OnLinux -and $server.ExitCode -ne 0) { throw "the echo server exited with code $($server.ExitCode)" }
