@@ -209,6 +209,20 @@ static int32_t epoll_op_submit(iocph__op *op)
      * (both sequentially consistent), so either it sees the op or the starter sees `closing`
      * and cancels the op itself. */
     atomic_fetch_add(&hd->ops, 1);
+    if (op->kind == IOCPH__OP_READ && !(op->handle->flags & IOCPH_FILE_UNBUFFERED)) {
+        /* Try first, as for sockets: a read of pages already cached (preadv2 RWF_NOWAIT) is done
+         * here and handed to the worker as finished, without a trip through a file thread (the
+         * C push reader at depth 32: about 10 us of CPU per read through the pool). */
+        uint32_t done = 0;
+        if (iocph__linux_try_io(op->handle, IOCPH__OP_READ, op->buffer, op->length, op->offset,
+                                &done) == IOCPH_OK) {
+            op->value = done;
+            op->backend_error = 0;
+            atomic_store(&op->backend_state, IOCPH__EPOLL_OP_POOL_DONE);
+            iocph__epoll_push(iocph__epoll_worker_of(op->handle), op);
+            return IOCPH_OK;
+        }
+    }
     if (file_op) {
         int32_t rc = iocph__epoll_files_submit(op->port, op);
         if (rc < 0)
