@@ -635,8 +635,12 @@ function Invoke-Pack {
     $version = Get-IocphVersion
     Remove-Item -Force -ErrorAction SilentlyContinue (Join-Path $PackagesDir "IocpHybrid.$version.nupkg"), (Join-Path $PackagesDir "IocpHybrid.$version.snupkg")
     Write-Step "dotnet pack IocpHybrid $version -> $PackagesDir"
-    & dotnet pack (Join-Path $Root 'managed/IocpHybrid/IocpHybrid.csproj') -c $Configuration -o $PackagesDir --nologo -v:q `
-        -p:IocphPackNatives=true -p:ContinuousIntegrationBuild=true | Out-Host
+    # Rebuilt, not incremental: an assembly already built without ContinuousIntegrationBuild (its
+    # paths not mapped to /_/) would otherwise be packed as it is, and the build would not be deterministic.
+    $project = Join-Path $Root 'managed/IocpHybrid/IocpHybrid.csproj'
+    $ci = @('-c', $Configuration, '--nologo', '-v:q', '-p:IocphPackNatives=true', '-p:ContinuousIntegrationBuild=true')
+    & dotnet build $project --no-incremental @ci | Out-Host
+    & dotnet pack $project --no-build -o $PackagesDir @ci | Out-Host
     $nupkg = Join-Path $PackagesDir "IocpHybrid.$version.nupkg"
     if (-not (Test-Path $nupkg)) { throw "dotnet pack wrote no $nupkg" }
     return $nupkg
@@ -691,6 +695,11 @@ function Test-PackageContents([string] $Nupkg) {
         $an = [System.Reflection.AssemblyName]::GetAssemblyName((Join-Path $dir 'lib/net10.0/IocpHybrid.dll'))
         if ("$($an.Version.Major).$($an.Version.Minor).$($an.Version.Build)" -ne $version) { "assembly version $($an.Version)" }
     }
+    & $check 'IocpHybrid.dll built deterministically (ContinuousIntegrationBuild: source paths mapped to /_/)' {
+        $text = [Text.Encoding]::Latin1.GetString([IO.File]::ReadAllBytes((Join-Path $dir 'lib/net10.0/IocpHybrid.dll')))
+        if ($text.Contains($Root.TrimEnd('/') + '/')) { return "holds the build path $Root" }
+        if (-not $text.Contains('/_/managed/IocpHybrid/')) { 'no mapped /_/ path' }
+    }
     $allowedSo = '^(libc\.so\.6|libpthread\.so\.0|libdl\.so\.2|libm\.so\.6|ld-linux-x86-64\.so\.2|ld-linux-aarch64\.so\.1)$'
     foreach ($rid in 'linux-x64', 'linux-arm64') {
         $so = Join-Path $dir "runtimes/$rid/native/libiocphybrid.so"
@@ -719,8 +728,10 @@ function Test-PackageContents([string] $Nupkg) {
         if ($imports.Count -eq 0) { return 'no imports read' }
         if ($bad.Count -gt 0) { return "imports $($bad -join ', ')" }
     }
-    & $check 'win-x64 DLL has a version resource (.rsrc)' {
-        if (-not (& x86_64-w64-mingw32-objdump -h $dll | Select-String '\.rsrc')) { 'no .rsrc section' }
+    & $check 'win-x64 DLL has a version resource (.rsrc) and no link time stamp (deterministic)' {
+        if (-not (& x86_64-w64-mingw32-objdump -h $dll | Select-String '\.rsrc')) { return 'no .rsrc section' }
+        $stamp = & x86_64-w64-mingw32-objdump -p $dll | Select-String '^Time/Date stamp\s+(\S+)'
+        if (-not $stamp -or [Convert]::ToUInt32($stamp.Matches[0].Groups[1].Value, 16) -ne 0) { "PE time stamp: $stamp" }
     }
     # Under qemu-user: a single-threaded arm64 program loads the packed .so and calls into it (a port
     # would start threads, which hang in this machine's qemu-user 7.2: cmake/aarch64-linux-gnu.cmake).
