@@ -23,6 +23,8 @@
     bench      benchmarks (Release, pinned with taskset): TCP echo, files, the port, allocations,
                instruction counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/;
                --wine: the smoke pass on IOCP, the contenders' win-x64 builds under Wine
+    pack       the NuGet package: artifacts/packages/IocpHybrid.<version>.nupkg and .snupkg, with the
+               native library for linux-x64, linux-arm64 (cross-built) and win-x64 (mingw-w64)
     clean      removes artifacts/ and the projects' bin/ and obj/
 
   On Linux, the missing Debian packages of the parts a command runs (cmake, gcc, liburing-dev;
@@ -33,7 +35,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'generate', 'clean', 'bench')]
+    [ValidateSet('build', 'test', 'demo', 'generate', 'clean', 'bench', 'pack')]
     [string] $Command = 'build',
 
     # Skip everything that needs Wine (Windows backend tests, managed tests under Wine).
@@ -304,7 +306,7 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Binding-Check
         Invoke-Managed-Tests-Host 'windows (iocp)'
     } else {
-        if ($WithWine) { Initialize-WinePrefix }
+        if ($WithWine) { Initialize-WindowsBuild }
         Invoke-Native-Tests 'linux-x64' 'io_uring'
         # The same tests with every io_uring feature fallback forced (as on an older kernel).
         Invoke-Native-Tests 'linux-x64' 'io_uring compat' @{ IOCPH_IO_URING_COMPAT = '1' }
@@ -321,6 +323,8 @@ function Invoke-AllTests([bool] $WithWine) {
         if ($WithWine) { Invoke-Managed-Tests-Wine }
         # C users (an installed tree via CMake and pkg-config) and the README's C# snippet.
         Invoke-Consumer-Tests $WithWine
+        # The NuGet package: packed, its contents checked, and used by a C# project through a local feed.
+        if ($WithWine) { Invoke-Package-Tests $WithWine }
         if (-not $NoBench) {
             Invoke-Bench-Smoke 'bench --quick' @('--quick') (Join-Path $Artifacts 'bench')
             Invoke-Bench-Smoke 'bench --quick (epoll)' @('--quick') (Join-Path $Artifacts 'bench-epoll') @{ IOCPH_BACKEND = 'epoll' }
@@ -489,7 +493,7 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 # native core for both systems (the echo load generator runs on Linux) and the contenders published
 # self-contained for win-x64.
 function Initialize-Bench-Wine {
-    Initialize-WinePrefix
+    Initialize-WindowsBuild
     Build-Native 'linux-x64'
     Build-Native 'win-x64'
     $publish = Join-Path $Artifacts 'publish/bench-win-x64'
@@ -557,6 +561,256 @@ function Invoke-Bench([string[]] $HarnessArgs) {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The NuGet package (issue 18): ./build.sh pack, its contents check, the C# consumer of the package
+# ---------------------------------------------------------------------------------------------
+
+# The Windows SDK build tools (rc.exe compiles the DLL's version resource, cmake/VersionResource.cmake)
+# come from NuGet; pinned here, restored into artifacts/tools/sdk-buildtools by a throwaway project.
+$WindowsSdkBuildToolsVersion = '10.0.28000.2957'
+$PackagesDir = Join-Path $Artifacts 'packages'
+
+# The project's one version: the IOCPH_VERSION_* lines of the public header (CMake and MSBuild read them too).
+function Get-IocphVersion {
+    $header = Get-Content -Raw (Join-Path $Root 'native/include/iocphybrid.h')
+    $parts = foreach ($p in 'MAJOR', 'MINOR', 'PATCH') {
+        if ($header -notmatch "#define IOCPH_VERSION_$p (\d+)") { throw "native/include/iocphybrid.h has no IOCPH_VERSION_$p" }
+        $Matches[1]
+    }
+    return $parts -join '.'
+}
+
+function Restore-WindowsSdkBuildTools {
+    $dir = Join-Path $Artifacts 'tools/sdk-buildtools'
+    $rc = Get-ChildItem -Path (Join-Path $dir "packages/microsoft.windows.sdk.buildtools/$WindowsSdkBuildToolsVersion/bin") -Recurse -Filter 'rc.exe' -ErrorAction SilentlyContinue |
+        Where-Object { $_.Directory.Name -eq 'x64' } | Select-Object -First 1
+    if ($rc) { return }
+    Write-Step "Restoring Microsoft.Windows.SDK.BuildTools $WindowsSdkBuildToolsVersion (rc.exe for the DLL's version resource)"
+    New-Item -ItemType Directory -Force -Path $dir | Out-Null
+    Set-Content -Path (Join-Path $dir 'restore.csproj') -Value @"
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <TargetFramework>net10.0</TargetFramework>
+    <RestorePackagesPath>`$(MSBuildThisFileDirectory)packages</RestorePackagesPath>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="Microsoft.Windows.SDK.BuildTools" Version="$WindowsSdkBuildToolsVersion" ExcludeAssets="all" />
+  </ItemGroup>
+</Project>
+"@
+    & dotnet restore (Join-Path $dir 'restore.csproj') --nologo -v:q | Out-Host
+}
+
+# What the Windows (mingw-w64) build needs besides the compiler: rc.exe and a Wine prefix to run it.
+function Initialize-WindowsBuild {
+    Restore-WindowsSdkBuildTools
+    Initialize-WinePrefix
+}
+
+# The arm64 cross build: Debian's cross compiler and the arm64 liburing (multiarch); qemu-user for
+# the smoke run of 'package contents'.
+function Install-Arm64Prerequisites {
+    $missing = [System.Collections.Generic.List[string]]::new()
+    if (-not (Get-Command aarch64-linux-gnu-gcc -ErrorAction SilentlyContinue)) { $missing.Add('gcc-aarch64-linux-gnu'); $missing.Add('libc6-dev-arm64-cross') }
+    if (-not (Test-Path '/usr/lib/aarch64-linux-gnu/liburing.a')) { $missing.Add('liburing-dev:arm64') }
+    if (-not (Get-Command qemu-aarch64-static -ErrorAction SilentlyContinue)) { $missing.Add('qemu-user-static') }
+    if ($missing.Count -eq 0) { return }
+    $line = "dpkg --add-architecture arm64 && apt-get update && apt-get install -y --no-install-recommends $($missing -join ' ')"
+    if ((& id -u) -ne '0') { throw "Missing Debian packages for the arm64 build. Run as root: $line" }
+    Write-Step "Installing Debian packages: $($missing -join ' ')"
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    & dpkg --add-architecture arm64
+    & apt-get update -q | Out-Null
+    & apt-get install -y -q --no-install-recommends @missing | Out-Null
+}
+
+# ./build.sh pack: the three native libraries, then the package (deterministic, SourceLink) into
+# artifacts/packages. Returns the .nupkg's path.
+function Invoke-Pack {
+    Install-Prerequisites $true
+    Install-Arm64Prerequisites
+    Initialize-WindowsBuild
+    foreach ($preset in 'linux-x64', 'linux-arm64', 'win-x64') {
+        Write-Step "Native library ($preset)"
+        & cmake --preset $preset --log-level=WARNING | Out-Host
+        & cmake --build --preset $preset -j ([Environment]::ProcessorCount) --target iocphybrid | Out-Host
+    }
+    $version = Get-IocphVersion
+    Remove-Item -Force -ErrorAction SilentlyContinue (Join-Path $PackagesDir "IocpHybrid.$version.nupkg"), (Join-Path $PackagesDir "IocpHybrid.$version.snupkg")
+    Write-Step "dotnet pack IocpHybrid $version -> $PackagesDir"
+    # Rebuilt, not incremental: an assembly already built without ContinuousIntegrationBuild (its
+    # paths not mapped to /_/) would otherwise be packed as it is, and the build would not be deterministic.
+    $project = Join-Path $Root 'managed/IocpHybrid/IocpHybrid.csproj'
+    $ci = @('-c', $Configuration, '--nologo', '-v:q', '-p:IocphPackNatives=true', '-p:ContinuousIntegrationBuild=true')
+    & dotnet build $project --no-incremental @ci | Out-Host
+    & dotnet pack $project --no-build -o $PackagesDir @ci | Out-Host
+    $nupkg = Join-Path $PackagesDir "IocpHybrid.$version.nupkg"
+    if (-not (Test-Path $nupkg)) { throw "dotnet pack wrote no $nupkg" }
+    return $nupkg
+}
+
+# 'package contents': one test per check. The files the package must hold; each .so needs nothing
+# beyond the C library (readelf -d NEEDED); the DLL imports only Windows system DLLs (objdump -p);
+# the version stamps match the header; the arm64 .so loads and answers under qemu-user.
+function Test-PackageContents([string] $Nupkg) {
+    Write-Step "Package contents: $Nupkg"
+    $name = 'package contents'
+    $check = {
+        param([string] $What, [scriptblock] $Test)
+        try {
+            $why = & $Test
+            if ($why) { throw $why }
+            Write-Host "  ok    $What"
+            $script:pcPassed++
+        } catch {
+            Write-Host "  FAIL  $What`: $($_.Exception.Message)"
+            $script:pcFailed++
+        }
+    }
+    $script:pcPassed = 0; $script:pcFailed = 0; $script:pcSkipped = 0
+    $version = Get-IocphVersion
+    $dir = Join-Path $Artifacts 'package-contents'
+    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $dir
+    New-Item -ItemType Directory -Force -Path $dir | Out-Null
+    Add-Type -AssemblyName System.IO.Compression.FileSystem
+    [System.IO.Compression.ZipFile]::ExtractToDirectory($Nupkg, $dir)
+    $expected = 'lib/net10.0/IocpHybrid.dll', 'lib/net10.0/IocpHybrid.xml', 'README.md', 'LICENSE', 'IocpHybrid.nuspec',
+                'runtimes/linux-x64/native/libiocphybrid.so', 'runtimes/linux-arm64/native/libiocphybrid.so',
+                'runtimes/win-x64/native/libiocphybrid.dll'
+    foreach ($file in $expected) {
+        & $check "holds $file" { if (-not (Test-Path (Join-Path $dir $file))) { 'missing' } }
+    }
+    $snupkg = [IO.Path]::ChangeExtension($Nupkg, '.snupkg')
+    & $check 'symbols package holds lib/net10.0/IocpHybrid.pdb' {
+        if (-not (Test-Path $snupkg)) { return "no $snupkg" }
+        $zip = [System.IO.Compression.ZipFile]::OpenRead($snupkg)
+        try { if (-not ($zip.Entries | Where-Object FullName -eq 'lib/net10.0/IocpHybrid.pdb')) { 'no PDB' } } finally { $zip.Dispose() }
+    }
+    & $check "nuspec: version $version (the header's), readme, license, repository commit" {
+        [xml] $nuspec = Get-Content -Raw (Join-Path $dir 'IocpHybrid.nuspec')
+        $m = $nuspec.package.metadata
+        if ($m.version -ne $version) { return "version $($m.version)" }
+        if ($m.readme -ne 'README.md') { return 'no readme' }
+        if (-not $m.license) { return 'no license' }
+        if (-not $m.repository -or -not $m.repository.commit) { return 'no repository commit (SourceLink)' }
+    }
+    & $check 'IocpHybrid.dll: assembly version is the header version' {
+        $an = [System.Reflection.AssemblyName]::GetAssemblyName((Join-Path $dir 'lib/net10.0/IocpHybrid.dll'))
+        if ("$($an.Version.Major).$($an.Version.Minor).$($an.Version.Build)" -ne $version) { "assembly version $($an.Version)" }
+    }
+    & $check 'IocpHybrid.dll built deterministically (ContinuousIntegrationBuild: source paths mapped to /_/)' {
+        $text = [Text.Encoding]::Latin1.GetString([IO.File]::ReadAllBytes((Join-Path $dir 'lib/net10.0/IocpHybrid.dll')))
+        if ($text.Contains($Root.TrimEnd('/') + '/')) { return "holds the build path $Root" }
+        if (-not $text.Contains('/_/managed/IocpHybrid/')) { 'no mapped /_/ path' }
+    }
+    $allowedSo = '^(libc\.so\.6|libpthread\.so\.0|libdl\.so\.2|libm\.so\.6|ld-linux-x86-64\.so\.2|ld-linux-aarch64\.so\.1)$'
+    foreach ($rid in 'linux-x64', 'linux-arm64') {
+        $so = Join-Path $dir "runtimes/$rid/native/libiocphybrid.so"
+        & $check "$rid .so needs only libc (readelf -d NEEDED)" {
+            $needed = @(& readelf -d $so | Select-String 'NEEDED' | ForEach-Object { if ($_ -match '\[(.+)\]') { $Matches[1] } })
+            Write-Host "        NEEDED: $($needed -join ', ')"
+            $bad = @($needed | Where-Object { $_ -notmatch $allowedSo })
+            if ($needed.Count -eq 0) { return 'no NEEDED entries read' }
+            if ($bad.Count -gt 0) { return "needs $($bad -join ', ')" }
+        }
+        & $check "$rid .so machine and version string '@(#) IocpHybrid $version'" {
+            $machine = (& readelf -h $so | Select-String 'Machine:').ToString()
+            $want = if ($rid -eq 'linux-x64') { 'X86-64' } else { 'AArch64' }
+            if ($machine -notmatch $want) { return "machine: $machine" }
+            $bytes = [IO.File]::ReadAllBytes($so)
+            $text = [Text.Encoding]::Latin1.GetString($bytes)
+            if (-not $text.Contains("@(#) IocpHybrid $version`0")) { 'no version string' }
+        }
+    }
+    $dll = Join-Path $dir 'runtimes/win-x64/native/libiocphybrid.dll'
+    & $check 'win-x64 DLL imports only Windows system DLLs (objdump -p)' {
+        $imports = @(& x86_64-w64-mingw32-objdump -p $dll | Select-String 'DLL Name:' | ForEach-Object { ($_ -split 'DLL Name:')[1].Trim() })
+        Write-Host "        imports: $($imports -join ', ')"
+        $system = '^(kernel32|ws2_32|mswsock|msvcrt|ucrtbase|advapi32|ntdll|api-ms-win-.*)\.dll$'
+        $bad = @($imports | Where-Object { $_ -notmatch $system })
+        if ($imports.Count -eq 0) { return 'no imports read' }
+        if ($bad.Count -gt 0) { return "imports $($bad -join ', ')" }
+    }
+    & $check 'win-x64 DLL has a version resource (.rsrc) and no link time stamp (deterministic)' {
+        if (-not (& x86_64-w64-mingw32-objdump -h $dll | Select-String '\.rsrc')) { return 'no .rsrc section' }
+        $stamp = & x86_64-w64-mingw32-objdump -p $dll | Select-String '^Time/Date stamp\s+(\S+)'
+        if (-not $stamp -or [Convert]::ToUInt32($stamp.Matches[0].Groups[1].Value, 16) -ne 0) { "PE time stamp: $stamp" }
+    }
+    # Under qemu-user: a single-threaded arm64 program loads the packed .so and calls into it (a port
+    # would start threads, which hang in this machine's qemu-user 7.2: cmake/aarch64-linux-gnu.cmake).
+    if ((Get-Command qemu-aarch64-static -ErrorAction SilentlyContinue) -and (Get-Command aarch64-linux-gnu-gcc -ErrorAction SilentlyContinue)) {
+        & $check 'linux-arm64 .so loads and answers under qemu-user (iocph_version, iocph_status_message)' {
+            $exe = Join-Path $dir 'arm64-smoke'
+            $src = Join-Path $dir 'arm64-smoke.c'
+            Set-Content -Path $src -Value @'
+#include <stdio.h>
+#include <string.h>
+#include "iocphybrid.h"
+int main(void)
+{
+    printf("arm64: iocph_version() = 0x%06x, IOCPH_E_CANCELED: %s\n", (unsigned)iocph_version(), iocph_status_message(IOCPH_E_CANCELED));
+    return iocph_version() == IOCPH_VERSION && strcmp(iocph_backend_name(IOCPH_BACKEND_EPOLL), "epoll") == 0 ? 0 : 1;
+}
+'@
+            $lib = Join-Path $dir 'runtimes/linux-arm64/native'
+            & aarch64-linux-gnu-gcc -std=c11 -Wall -Werror -I (Join-Path $Root 'native/include') -o $exe $src -L $lib -liocphybrid "-Wl,-rpath,$lib"
+            $out = & qemu-aarch64-static -L /usr/aarch64-linux-gnu $exe
+            Write-Host "        $out"
+            if ($LASTEXITCODE -ne 0) { "exit code $LASTEXITCODE" }
+        }
+    } else {
+        Write-Host '  skip  linux-arm64 under qemu-user (qemu-user-static or gcc-aarch64-linux-gnu missing)'
+        $script:pcSkipped++
+    }
+    Add-Suite $name $script:pcPassed $script:pcFailed $script:pcSkipped
+}
+
+# tests/consumers/dotnet: a C# project outside the solution that restores the package from the local
+# folder feed (artifacts/packages) into a cache of its own, without a ProjectReference. $Mode: 'linux'
+# (dotnet build, run), 'wine' (published self-contained for win-x64, run under Wine), 'aot' (published
+# with NativeAOT for linux-x64, run).
+function Invoke-DotnetConsumer([string] $Mode) {
+    $project = Join-Path $Root 'tests/consumers/dotnet/Consumer.csproj'
+    $version = Get-IocphVersion
+    $nupkg = Join-Path $PackagesDir "IocpHybrid.$version.nupkg"
+    if (-not (Test-Path $nupkg)) { throw "no $nupkg (./build.sh pack)" }
+    # The consumer's own cache: IocpHybrid removed first, so the restore must take the package just packed.
+    $cache = Join-Path $Artifacts 'consumers/dotnet-packages'
+    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue (Join-Path $cache 'iocphybrid')
+    $out = Join-Path $Artifacts "consumers/dotnet-$Mode"
+    Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $out, (Join-Path $Root 'tests/consumers/dotnet/obj'), (Join-Path $Root 'tests/consumers/dotnet/bin')
+    $common = @('-c', 'Release', '-o', $out, '--nologo', '-v:q', "-p:IocpHybridVersion=$version")
+    switch ($Mode) {
+        'linux' { & dotnet build $project @common }
+        'wine'  { & dotnet publish $project -r win-x64 --self-contained @common }
+        'aot'   { & dotnet publish $project -r linux-x64 -p:PublishAot=true @common }
+    }
+    # The package restored is the very file in artifacts/packages (not a cached or foreign one).
+    $restored = Join-Path $cache "iocphybrid/$version/iocphybrid.$version.nupkg.sha512"
+    if (-not (Test-Path $restored)) { throw "IocpHybrid $version was not restored into $cache" }
+    $sha = [Convert]::ToBase64String([System.Security.Cryptography.SHA512]::HashData([IO.File]::ReadAllBytes($nupkg)))
+    if ((Get-Content -Raw $restored).Trim() -ne $sha) { throw "the IocpHybrid $version restored is not $nupkg" }
+    Write-Host "restored IocpHybrid $version = $nupkg (SHA-512 equal)"
+    switch ($Mode) {
+        'linux' { & (Join-Path $out 'Consumer') }
+        'wine'  { & (Join-Path $Root 'cmake/wine-run.sh') $Wine64 (Join-Path $out 'Consumer.exe') }
+        'aot'   {
+            if (Test-Path (Join-Path $out 'Consumer.dll')) { throw 'the NativeAOT publish holds Consumer.dll: not a native executable' }
+            & (Join-Path $out 'Consumer')
+        }
+    }
+}
+
+function Invoke-Package-Tests([bool] $WithWine) {
+    $script:PackedNupkg = $null
+    Invoke-OneTestSuite 'pack' { $script:PackedNupkg = Invoke-Pack | Select-Object -Last 1 }
+    if (-not $script:PackedNupkg) { return }
+    Test-PackageContents $script:PackedNupkg
+    Invoke-OneTestSuite 'consumer dotnet (linux)' { Invoke-DotnetConsumer 'linux' }
+    if ($WithWine) { Invoke-OneTestSuite 'consumer dotnet (win-x64, wine)' { Invoke-DotnetConsumer 'wine' } }
+    Invoke-OneTestSuite 'consumer dotnet (NativeAOT)' { Invoke-DotnetConsumer 'aot' }
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 
@@ -565,6 +819,7 @@ try {
     switch ($Command) {
         'build' {
             Install-Prerequisites (-not $NoWine)
+            if ($OnLinux -and -not $NoWine) { Initialize-WindowsBuild }
             Build-All (-not $NoWine)
         }
         'test' {
@@ -599,6 +854,11 @@ try {
         'bench' {
             Invoke-Bench $Rest | Out-Host
             if ($script:BenchExitCode -ne 0) { exit $script:BenchExitCode }
+        }
+        'pack' {
+            if (-not $OnLinux) { throw 'pack: the three native libraries are built on Linux (mingw-w64 for win-x64, a cross gcc for arm64).' }
+            $nupkg = Invoke-Pack | Select-Object -Last 1
+            Write-Host "package: $nupkg"
         }
         'clean' {
             Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $Artifacts

@@ -54,10 +54,12 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A setting is negative, unknown or too large.</exception>
     /// <exception cref="PlatformNotSupportedException">The backend asked for does not exist on this OS or can't be set up.</exception>
+    /// <exception cref="InvalidOperationException">The native library loaded is not the version this assembly needs.</exception>
     public CompletionPort(CompletionPortOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        NativeVersionCheck.EnsureCompatible();
         _inlineCompletions = options.InlineCompletions;
         _dispatcher = options.InlineCompletions ? null : new CompletionDispatcher();
 
@@ -106,8 +108,7 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
     {
         get
         {
-            uint v = NativeMethods.iocph_version();
-            return new Version((int)(v >> 16), (int)((v >> 8) & 0xFF), (int)(v & 0xFF));
+            return NativeVersionCheck.ToVersion(NativeMethods.iocph_version());
         }
     }
 

@@ -58,11 +58,14 @@ extern "C" {
  * Versions
  * ------------------------------------------------------------------------------------------ */
 
+/* The project's one version: CMake (project VERSION, the DLL's version resource, the CMake package
+ * and pkg-config files) and MSBuild (the NuGet package and assembly versions) read these three lines;
+ * change it here and nowhere else. */
 #define IOCPH_VERSION_MAJOR 0
 #define IOCPH_VERSION_MINOR 1
 #define IOCPH_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch, the value iocph_version() returns for this header. */
-#define IOCPH_VERSION 0x000100
+#define IOCPH_VERSION ((IOCPH_VERSION_MAJOR << 16) | (IOCPH_VERSION_MINOR << 8) | IOCPH_VERSION_PATCH)
 
 /* The version of the library actually loaded, encoded as IOCPH_VERSION. */
 IOCPH_API uint32_t iocph_version(void);

@@ -86,7 +86,22 @@ public sealed class CompletionPortTests
     [Fact]
     public void NativeVersionIsTheHeaderVersion()
     {
-        Assert.Equal(new Version(0, 1, 0), CompletionPort.NativeVersion);
+        var header = new Version(Interop.NativeMethods.IOCPH_VERSION_MAJOR, Interop.NativeMethods.IOCPH_VERSION_MINOR,
+            Interop.NativeMethods.IOCPH_VERSION_PATCH);
+        Assert.Equal(header, CompletionPort.NativeVersion);
+        // The assembly's version is derived from the same header lines (Directory.Build.props).
+        Version assembly = typeof(CompletionPort).Assembly.GetName().Version!;
+        Assert.Equal(header, new Version(assembly.Major, assembly.Minor, assembly.Build));
+    }
+
+    /// <summary>A native library of another version is refused, and the message names both versions.</summary>
+    [Fact]
+    public void NativeVersionMismatchIsRefused()
+    {
+        NativeVersionCheck.Verify(0x000100, 0x000100);
+        var e = Assert.Throws<InvalidOperationException>(() => NativeVersionCheck.Verify(0x000203, 0x010000));
+        Assert.Contains("version 1.0.0", e.Message);
+        Assert.Contains("version 0.2.3", e.Message);
     }
 
     [Fact]

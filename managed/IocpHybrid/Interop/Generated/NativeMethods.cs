@@ -199,8 +199,8 @@ public static unsafe partial class NativeMethods
     [NativeTypeName("#define IOCPH_VERSION_PATCH 0")]
     public const int IOCPH_VERSION_PATCH = 0;
 
-    [NativeTypeName("#define IOCPH_VERSION 0x000100")]
-    public const int IOCPH_VERSION = 0x000100;
+    [NativeTypeName("#define IOCPH_VERSION ((IOCPH_VERSION_MAJOR << 16) | (IOCPH_VERSION_MINOR << 8) | IOCPH_VERSION_PATCH)")]
+    public const int IOCPH_VERSION = 256;
 
     [NativeTypeName("#define IOCPH_MAX_OPS (1u << 20)")]
     public const uint IOCPH_MAX_OPS = 1048576U;
