@@ -15,6 +15,7 @@
 #include "epoll_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -144,6 +145,14 @@ static void run_lane(iocph__epoll_worker *w, iocph__epoll_handle *hd, int lane_i
         }
         if (drained(hd, op, result))
             hd->ready[lane_index] = false;
+        /* A socket registered before it connected reported a hang-up (an unconnected TCP
+         * socket polls as EPOLLHUP): once connected, only a real one counts - asked of the
+         * socket itself, since the peer may already have closed. */
+        if (op->kind == IOCPH__OP_CONNECT && result == 0) {
+            struct pollfd p = {.fd = hd->fd, .events = POLLIN | POLLRDHUP};
+            int r = poll(&p, 1, 0);
+            hd->hung_up = r < 0 || (r == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0);
+        }
         iocph__lane_remove(lane, op);
         finish(w, op, result, os_error);
     }
