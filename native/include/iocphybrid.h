@@ -518,8 +518,8 @@ IOCPH_API int32_t iocph_socket_shutdown_send(iocph_handle_t socket);
  * them. iocph_thread_hold_wakeups_and_reap() holds the same way and also lets the library deliver
  * completions of operations the holder started to their ports' callbacks on this thread, inside
  * the outermost release: those callbacks must be able to run there, and a port's callback may then
- * run on more threads at once than it has workers. Deliveries stay exactly once. Backends where a
- * wake-up costs nothing extra ignore both (IOCP, epoll).
+ * run on more threads at once than it has workers. Deliveries stay exactly once. IOCP, where the
+ * starting thread queues to the kernel itself, ignores both; epoll holds but never reaps.
  * ------------------------------------------------------------------------------------------ */
 
 IOCPH_API void iocph_thread_hold_wakeups(void);

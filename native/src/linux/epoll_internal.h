@@ -82,6 +82,13 @@ typedef struct iocph__epoll_cancels {
 
 typedef struct iocph__epoll_port iocph__epoll_port;
 
+/* How a worker sleeps. While some thread holds a wake-up of it (iocph_thread_hold_wakeups, what
+ * the C# dispatcher does around a batch of continuations) it sleeps at most
+ * IOCPH__EPOLL_TIMED_SLEEP_MS, so that an operation a holder queued without waking it starts
+ * within that time even if the holder blocks before its release: never a hang. */
+enum { IOCPH__EPOLL_AWAKE = 0, IOCPH__EPOLL_SLEEP_UNTIMED = 1, IOCPH__EPOLL_SLEEP_TIMED = 2 };
+#define IOCPH__EPOLL_TIMED_SLEEP_MS 1
+
 typedef struct iocph__epoll_worker {
     iocph__port *port;
     iocph__epoll_port *owner;
@@ -93,7 +100,10 @@ typedef struct iocph__epoll_worker {
 
     /* ---- shared with other threads ---- */
     _Atomic(iocph__op *) submit_stack; /* new ops, posts, file ops back from the pool */
-    _Atomic int sleeping;              /* about to block in epoll_wait (Dekker with pushers) */
+    _Atomic int sleeping;              /* IOCPH__EPOLL_SLEEP_*: about to block in epoll_wait
+                                          (Dekker with pushers) */
+    _Atomic uint32_t holders;          /* threads holding a wake-up of this worker (held
+                                          wake-ups: epoll_loop.c) */
     _Atomic int stop;
     _Atomic int requests_pending;
     iocph__mutex lock;             /* requests, zombies, exited */
@@ -153,6 +163,8 @@ void iocph__epoll_push(iocph__epoll_worker *w, iocph__op *op);
 /* Queues a cancel request; false if the worker has exited (nothing of it is in flight). */
 bool iocph__epoll_request(iocph__epoll_worker *w, const iocph__epoll_cancel *request);
 void iocph__epoll_wake(iocph__epoll_worker *w);
+/* The end of a thread's hold on a worker (iocph__backend.worker_release). */
+void iocph__epoll_worker_release(iocph__port *port, uint32_t worker, bool pending, bool reaper);
 /* After the worker's thread was joined: every op still queued gets its completion. */
 void iocph__epoll_drain_exited(iocph__epoll_worker *w);
 /* A closed handle's state, freed by its worker once no event can name it any more. */

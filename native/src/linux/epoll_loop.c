@@ -40,6 +40,40 @@ static void wake_if_sleeping(iocph__epoll_worker *w)
         iocph__epoll_wake(w);
 }
 
+/* After a push from a thread that may hold its wake-ups: asleep without a timeout -> wake it now
+ * (it then sleeps with one while held); asleep with a timeout -> owe the wake-up to the release
+ * (the timeout bounds the wait should the holder block first); awake -> it looks at its stack
+ * before it sleeps (Dekker). A thread running a batch of continuations that start operations
+ * thus wakes the worker about twice per batch instead of once per operation. */
+static void wake_for_push(iocph__epoll_worker *w)
+{
+    bool first, reaper;
+    bool *owed = iocph__wake_hold(w->port, w->index, &first, &reaper);
+    if (!owed) {
+        wake_if_sleeping(w);
+        return;
+    }
+    if (first)
+        atomic_fetch_add(&w->holders, 1);
+    int sleeping = atomic_load(&w->sleeping);
+    if (sleeping == IOCPH__EPOLL_SLEEP_UNTIMED)
+        wake_if_sleeping(w);
+    else if (sleeping == IOCPH__EPOLL_SLEEP_TIMED)
+        *owed = true;
+}
+
+void iocph__epoll_worker_release(iocph__port *port, uint32_t worker, bool pending, bool reaper)
+{
+    (void)reaper; /* no direct ring: a reaping hold is a plain one here */
+    iocph__epoll_port *ep = iocph__epoll_port_of(port);
+    if (!ep || worker >= ep->worker_count)
+        return;
+    iocph__epoll_worker *w = &ep->workers[worker];
+    atomic_fetch_sub(&w->holders, 1);
+    if (pending)
+        wake_if_sleeping(w);
+}
+
 void iocph__epoll_push(iocph__epoll_worker *w, iocph__op *op)
 {
     iocph__op *head = atomic_load_explicit(&w->submit_stack, memory_order_relaxed);
@@ -47,7 +81,7 @@ void iocph__epoll_push(iocph__epoll_worker *w, iocph__op *op)
         op->next = head;
     } while (!atomic_compare_exchange_weak(&w->submit_stack, &head, op));
     if (iocph__epoll_current != w)
-        wake_if_sleeping(w); /* the worker itself looks at its stack before it sleeps */
+        wake_for_push(w); /* the worker itself looks at its stack before it sleeps */
 }
 
 static bool cancels_append(iocph__epoll_cancels *list, const iocph__epoll_cancel *c)
@@ -346,11 +380,13 @@ static void expire_timers(iocph__epoll_worker *w)
     }
 }
 
-static int wait_ms(iocph__epoll_worker *w)
+static int wait_ms(iocph__epoll_worker *w, bool timed)
 {
     int ms = iocph__timer_heap_wait_ms(&w->timers, iocph__now_ms());
     if (w->deferred.count && (ms < 0 || ms > DEFERRED_CANCEL_RETRY_MS))
         ms = DEFERRED_CANCEL_RETRY_MS;
+    if (timed && (ms < 0 || ms > IOCPH__EPOLL_TIMED_SLEEP_MS))
+        ms = IOCPH__EPOLL_TIMED_SLEEP_MS;
     return ms;
 }
 
@@ -380,10 +416,11 @@ void iocph__epoll_worker_main(void *arg)
         busy_turns = 0;
         /* Dekker with iocph__epoll_push: either this check sees the new work, or the pusher
          * sees `sleeping` and writes the eventfd. */
-        atomic_store(&w->sleeping, 1);
-        int timeout = has_work(w) ? 0 : wait_ms(w);
+        bool timed = atomic_load(&w->holders) > 0;
+        atomic_store(&w->sleeping, timed ? IOCPH__EPOLL_SLEEP_TIMED : IOCPH__EPOLL_SLEEP_UNTIMED);
+        int timeout = has_work(w) ? 0 : wait_ms(w, timed);
         int n = epoll_wait(w->epfd, w->events, (int)max_events, timeout);
-        atomic_store(&w->sleeping, 0);
+        atomic_store(&w->sleeping, IOCPH__EPOLL_AWAKE);
         atomic_fetch_add_explicit(&w->port->os_waits, 1, memory_order_relaxed);
         for (int i = 0; i < n; i++)
             handle_event(w, &w->events[i]);
