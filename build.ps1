@@ -312,6 +312,12 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Native-Tests 'linux-x64' 'io_uring compat' @{ IOCPH_IO_URING_COMPAT = '1' }
         # The same tests on the epoll backend, forced by name.
         Invoke-Native-Tests 'linux-x64' 'epoll' @{ IOCPH_BACKEND = 'epoll' }
+        # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer,
+        # on both backends (the sanitizer options: the presets' test environment, CMakePresets.json).
+        Invoke-Native-Tests 'linux-x64-asan' 'asan+ubsan (io_uring)'
+        Invoke-Native-Tests 'linux-x64-asan' 'asan+ubsan (epoll)' @{ IOCPH_BACKEND = 'epoll' }
+        Invoke-Native-Tests 'linux-x64-tsan' 'tsan (io_uring)'
+        Invoke-Native-Tests 'linux-x64-tsan' 'tsan (epoll)' @{ IOCPH_BACKEND = 'epoll' }
         if ($WithWine) { Invoke-Native-Tests 'win-x64' 'iocp (wine)' }
         Invoke-Binding-Check
         Invoke-Managed-Tests-Host 'linux (io_uring)'

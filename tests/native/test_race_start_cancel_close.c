@@ -46,7 +46,9 @@ static void note_started(uint64_t id, int32_t rc)
 static void worker(void *arg)
 {
     uint64_t t = (uint64_t)(uintptr_t)arg;
-    static char sink[THREADS][PER_ROUND][16];
+    /* One buffer per read, never reused: a read of an earlier round may still be writing into
+     * its buffer (it owns it until its completion is delivered, which nothing here waits for). */
+    static char sink[MAX_OPS][16];
     for (uint64_t round = 0; round < ROUNDS; round++) {
         uint64_t base = (t * ROUNDS + round) * (PER_ROUND + 1);
         iocph_handle_t r, w;
@@ -58,7 +60,7 @@ static void worker(void *arg)
         for (int i = 0; i < PER_ROUND; i++) {
             ops[i] = 0;
             int32_t rc = (i % 2 == 0)
-                             ? iocph_pipe_read(r, sink[t][i], sizeof sink[t][i], base + i, &ops[i])
+                             ? iocph_pipe_read(r, sink[base + i], sizeof sink[base + i], base + i, &ops[i])
                              : iocph_pipe_write(w, "data", 4, base + i, &ops[i]);
             note_started(base + (uint64_t)i, rc);
         }
