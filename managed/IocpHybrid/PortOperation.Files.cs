@@ -57,14 +57,7 @@ internal sealed unsafe partial class PortOperation
             return false;
         }
 
-        // A new use of the native side: fresh user_data (the tripwire checks the sequence) and handshake.
-        _result = 0;
-        _osError = 0;
-        _flags = 0;
-        _handshake = 0;
-        _sequence++;
-        Volatile.Write(ref _inFlight, 1);
-        ulong userData = ((ulong)_sequence << 32) | Id;
+        ulong userData = BeginNativeUse();
         ulong nativeOp = 0;
         // In append mode the native side ignores the offset: the rest goes to the end, right after the part written.
         int rc = NativeMethods.iocph_file_write(_nativeHandle, (byte*)_pin.Pointer + _written, _writeLength - _written, _writeOffset + _written, userData, &nativeOp);

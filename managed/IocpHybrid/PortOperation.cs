@@ -100,13 +100,23 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         _pin = pin;
         _cancellationToken = cancellationToken;
         _nativeOperation = 0;
+        ulong userData = BeginNativeUse();
+        TrackSend(+1);
+        return userData;
+    }
+
+    /// <summary>
+    /// A new use of the native side: the outcome fields and the handshake reset, a fresh sequence (which the
+    /// tripwire checks) and the operation marked in flight. Returns the use's user_data.
+    /// </summary>
+    private ulong BeginNativeUse()
+    {
         _result = 0;
         _osError = 0;
         _flags = 0;
         _handshake = 0;
         _sequence++;
         Volatile.Write(ref _inFlight, 1);
-        TrackSend(+1);
         return ((ulong)_sequence << 32) | Id;
     }
 
