@@ -489,7 +489,14 @@ IOCPH_API int32_t iocph_tcp_connect(iocph_port_t port, const iocph_endpoint *rem
 IOCPH_API int32_t iocph_socket_send(iocph_handle_t socket, const void *buffer, uint32_t length,
                                     uint32_t timeout_ms, uint64_t user_data, iocph_op_t *op);
 
-/* Receives 1..length bytes. Result 0: the peer closed its sending side in order. */
+/*
+ * Receives 1..length bytes. Result 0: the peer closed its sending side in order.
+ * length 0 waits for data without taking any (buffer is then ignored and may be NULL): it completes
+ * with 0 once bytes are there to receive or the peer closed its side, and with the error a receive
+ * would meet (IOCPH_E_CONNECTION_RESET, ...); nothing is read and no buffer is held while it
+ * waits, so a server can keep an idle connection without memory for it and take a buffer when
+ * the wait completes. Timeouts, cancellation and ordering as for any receive.
+ */
 IOCPH_API int32_t iocph_socket_receive(iocph_handle_t socket, void *buffer, uint32_t length,
                                        uint32_t timeout_ms, uint64_t user_data, iocph_op_t *op);
 

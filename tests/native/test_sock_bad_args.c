@@ -70,7 +70,6 @@ int main(void)
     CHECK_STATUS(iocph_socket_send(client, buf, 0, 0, 0, NULL), INV);
     CHECK_STATUS(iocph_socket_send(client, buf, IOCPH_MAX_IO_LENGTH + 1, 0, 0, NULL), INV);
     CHECK_STATUS(iocph_socket_receive(client, NULL, 1, 0, 0, NULL), INV);
-    CHECK_STATUS(iocph_socket_receive(client, buf, 0, 0, 0, NULL), INV);
     CHECK_STATUS(iocph_socket_send(udp, buf, 1, 0, 0, NULL), IOCPH_E_BADHANDLE);
     CHECK_STATUS(iocph_socket_receive(udp, buf, 1, 0, 0, NULL), IOCPH_E_BADHANDLE);
     CHECK_STATUS(iocph_socket_send(listener, buf, 1, 0, 0, NULL), IOCPH_E_BADHANDLE);

@@ -263,6 +263,13 @@ int32_t iocph_socket_send(iocph_handle_t socket, const void *buffer, uint32_t le
 int32_t iocph_socket_receive(iocph_handle_t socket, void *buffer, uint32_t length,
                              uint32_t timeout_ms, uint64_t user_data, iocph_op_t *op)
 {
+    if (length == 0) {
+        /* Wait for data (iocph__op_waits_for_data): no buffer, whatever `buffer` says. */
+        if (op)
+            *op = 0;
+        iocph_buffer none = {NULL, 0, 0};
+        return start_stream(socket, IOCPH__OP_RECEIVE, &none, 1, timeout_ms, user_data, op);
+    }
     return start_single(socket, IOCPH__OP_RECEIVE, buffer, length, timeout_ms, user_data, op);
 }
 

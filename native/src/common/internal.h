@@ -95,7 +95,8 @@ struct iocph__op {
     uint32_t length;
     uint32_t kind;       /* IOCPH__OP_* */
     uint64_t offset;
-    int64_t value;       /* posted value; bytes done so far for continued pipe writes */
+    int64_t value;       /* posted value; bytes done so far for continued pipe writes; the
+                            byte a wait-for-data receive peeks at (iocph__op_waits_for_data) */
     uint32_t index;      /* slot in the port's pool */
     _Atomic uint32_t generation; /* bumped when the op returns to the pool */
     iocph__spin lock;    /* serialises iocph_op_cancel against the op returning to the pool */
@@ -120,6 +121,15 @@ static inline bool iocph__op_is_file_io(const iocph__op *op)
 static inline bool iocph__op_is_socket(const iocph__op *op)
 {
     return op->kind >= IOCPH__OP_ACCEPT && op->kind <= IOCPH__OP_RECEIVE_FROM;
+}
+
+/* A zero-length TCP receive: it waits until data (or the end of the stream, or an error) is
+ * there and completes with 0, moving no byte and pinning no buffer. Linux backends peek one byte
+ * into op->value (MSG_PEEK: the data stays for the next receive); IOCP posts a zero-byte WSARecv,
+ * which Windows completes the same way. */
+static inline bool iocph__op_waits_for_data(const iocph__op *op)
+{
+    return op->kind == IOCPH__OP_RECEIVE && op->length == 0;
 }
 
 /* A pipe is a socket pair inside on Linux, but its contract speaks of broken pipes: what the

@@ -62,7 +62,12 @@ static int receive(int fd, iocph__op *op, const iocph__op_socket *s, int64_t *re
 {
     for (;;) {
         ssize_t n;
-        if (s && s->buffer_count > 1) {
+        if (s && iocph__op_waits_for_data(op)) {
+            /* Peek: a byte or the end of the stream both complete the wait with 0. */
+            n = recv(fd, &op->value, 1, MSG_DONTWAIT | MSG_PEEK);
+            if (n > 0)
+                n = 0;
+        } else if (s && s->buffer_count > 1) {
             struct iovec iov[IOCPH_MAX_BUFFERS];
             struct msghdr msg = {0};
             msg.msg_iov = iov;

@@ -142,7 +142,10 @@ void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op)
         break;
     }
     case IOCPH__OP_RECEIVE:
-        if (s->buffer_count == 1) {
+        if (iocph__op_waits_for_data(op)) {
+            /* The kernel arms its own poll when nothing is there and peeks when data comes. */
+            io_uring_prep_recv(sqe, fd, &op->value, 1, MSG_PEEK);
+        } else if (s->buffer_count == 1) {
             io_uring_prep_recv(sqe, fd, s->buffers[0].data, s->buffers[0].length, 0);
         } else {
             set_msg(w, fill_iov(op, w, 0), false, 0);
@@ -239,7 +242,9 @@ bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t
         return true;
     }
     default: /* RECEIVE, SEND_TO */
-        *result = res;
+        /* A wait for data peeked a byte (data is there) or 0 (end of stream): both mean "go
+         * and receive", and the byte stays in the socket. */
+        *result = iocph__op_waits_for_data(op) ? 0 : res;
         return true;
     }
 }
