@@ -70,7 +70,7 @@ public abstract unsafe class PortSocket : PortHandle
     /// <summary>
     /// Starts one single-buffer socket operation (send, receive, send-to, receive-from) and returns its
     /// pooled operation, started, or <see langword="null"/> with <paramref name="error"/> set.
-    /// The caller checked the token, the buffer length (1..<see cref="PortFile.MaxIoLength"/>) and disposal.
+    /// The caller checked the token, the buffer length (1..<see cref="PortFile.MaxIoLength"/>; 0 for a TCP wait for data) and disposal.
     /// </summary>
     private protected PortOperation? StartBufferOperation(
         OperationKind kind,

@@ -256,10 +256,17 @@ public sealed partial class PortTcpConnection : PortSocket
 
     /// <summary>
     /// Receives whatever has arrived, 1 to <c>buffer.Length</c> bytes, waiting until something does.
+    /// An empty buffer waits for data without taking any, as a zero-byte <see cref="Socket.ReceiveAsync(Memory{byte}, SocketFlags, CancellationToken)"/> does.
     /// </summary>
-    /// <param name="buffer">Receives the data. Lengths above <see cref="PortFile.MaxIoLength"/> receive at most that many bytes.</param>
+    /// <remarks>
+    /// The empty-buffer form is how a server keeps an idle connection without a buffer: it completes with 0
+    /// once bytes are there to receive (they stay for the next receive) or the peer closed its side, and
+    /// throws what a receive would (a reset, a timeout, a cancellation); no memory is pinned while it waits.
+    /// Rent a buffer when it completes, then receive into it.
+    /// </remarks>
+    /// <param name="buffer">Receives the data; empty to wait for data. Lengths above <see cref="PortFile.MaxIoLength"/> receive at most that many bytes.</param>
     /// <param name="cancellationToken">Cancels the receive; the task then ends with an <see cref="OperationCanceledException"/> carrying this token, unless data came first.</param>
-    /// <returns>The number of bytes received; 0 when the peer closed its side in order (or for an empty buffer).</returns>
+    /// <returns>The number of bytes received; 0 when the peer closed its side in order, or, for an empty buffer, when data (or the end) is there to receive.</returns>
     /// <exception cref="SocketException">The receive failed (<see cref="SocketError.ConnectionReset"/>, ...) or timed out (<see cref="ReceiveTimeout"/>).</exception>
     /// <exception cref="ObjectDisposedException">The connection or its port was disposed (also while the receive waited).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -271,17 +278,15 @@ public sealed partial class PortTcpConnection : PortSocket
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
-        if (buffer.IsEmpty)
-        {
-            return new ValueTask<int>(0);
-        }
-
         if (buffer.Length > PortFile.MaxIoLength)
         {
             buffer = buffer[..PortFile.MaxIoLength];
         }
 
-        if (_receiveMayHaveMore)
+        // A wait for data always goes to the port: an immediate attempt can't tell "nothing yet"
+        // from "nothing ever" without taking a byte. After it completes, _receiveMayHaveMore is set
+        // (0 of 0 requested), so the receive that follows takes the data with an immediate attempt.
+        if (_receiveMayHaveMore && !buffer.IsEmpty)
         {
             int rc = TryReceiveNow(buffer.Span, out int received);
             if (rc == NativeErrors.Ok)
