@@ -31,6 +31,7 @@ public sealed class PortDuplexPipe : IDuplexPipe, IAsyncDisposable
     private readonly Pipe _input;
     private readonly Pipe _output;
     private readonly bool _waitForData;
+    private readonly Func<Exception, Exception>? _receiveErrorMap;
     private readonly CancellationTokenSource _closed = new();
     private readonly object _shutdownLock = new();
     private readonly Task _processing;
@@ -50,6 +51,7 @@ public sealed class PortDuplexPipe : IDuplexPipe, IAsyncDisposable
         options ??= new PortDuplexPipeOptions();
         _connection = connection;
         _waitForData = options.WaitForDataBeforeAllocatingBuffer;
+        _receiveErrorMap = options.ReceiveErrorMap;
         MemoryPool = options.MemoryPool ?? PinnedBlockMemoryPool.Default;
         PipeScheduler application = options.UnsafePreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         int segment = Math.Min(MemoryPool.MaxBufferSize, PinnedBlockMemoryPool.BlockSize);
@@ -141,7 +143,7 @@ public sealed class PortDuplexPipe : IDuplexPipe, IAsyncDisposable
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
         {
-            error = ex;
+            error = _receiveErrorMap is null ? ex : _receiveErrorMap(ex);
         }
         finally
         {

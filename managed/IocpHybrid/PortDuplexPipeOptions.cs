@@ -54,4 +54,10 @@ public sealed class PortDuplexPipeOptions
 
     /// <summary>The pool the pipes take their buffers from; <see langword="null"/> (default) = the library's shared pool of pinned 4 KiB blocks.</summary>
     public MemoryPool<byte>? MemoryPool { get; set; }
+
+    /// <summary>
+    /// Turns a receive failure into what <see cref="PortDuplexPipe.Input"/> completes with (the Kestrel
+    /// transport makes a reset a <c>ConnectionResetException</c>); <see langword="null"/> = as it is.
+    /// </summary>
+    internal Func<Exception, Exception>? ReceiveErrorMap { get; set; }
 }
