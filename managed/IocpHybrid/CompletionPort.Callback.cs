@@ -34,6 +34,7 @@ public sealed unsafe partial class CompletionPort
                 return;
             }
 
+            PortMetrics.CompletionBatch(count);
             CompletionPort? previous = t_callbackPort;
             t_callbackPort = port;
             try

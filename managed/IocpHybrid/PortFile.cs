@@ -137,6 +137,7 @@ public sealed class PortFile : PortHandle
             int rc = TryReadNow(buffer.Span, fileOffset, out int read);
             if (rc == NativeErrors.Ok)
             {
+                PortMetrics.OperationCompletedAtOnce(OperationKind.FileRead);
                 return new ValueTask<int>(read);
             }
 

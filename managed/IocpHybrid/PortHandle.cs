@@ -67,7 +67,13 @@ public abstract class PortHandle : IDisposable
         {
             // IOCPH_E_BADHANDLE: the port was destroyed, which closed the handle already.
             _ = NativeMethods.iocph_handle_close(_handle);
+            OnClosed();
         }
+    }
+
+    /// <summary>Runs once, when the handle is closed (by <see cref="Dispose()"/> or the finalizer).</summary>
+    private protected virtual void OnClosed()
+    {
     }
 
     private protected void ThrowIfDisposed()

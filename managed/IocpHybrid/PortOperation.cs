@@ -138,6 +138,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     internal void Started(ulong nativeOperation)
     {
         _nativeOperation = nativeOperation;
+        PortMetrics.OperationStarted(_kind);
         if (_cancellationToken.CanBeCanceled && _kind != OperationKind.Post)
         {
             // Runs the callback synchronously if the token is already cancelled: fine, the native
@@ -195,6 +196,8 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
                 return; // the rest's completion finishes the operation
             }
         }
+
+        PortMetrics.OperationCompleted(_kind, _result);
 
         // Waits for a cancel callback running on another thread, so it never cancels a later use.
         _registration.Dispose();

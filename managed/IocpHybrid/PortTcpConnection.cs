@@ -28,7 +28,10 @@ public sealed partial class PortTcpConnection : PortSocket
     internal PortTcpConnection(CompletionPort port, ulong handle, ulong key)
         : base(port, handle, key)
     {
+        PortMetrics.ConnectionOpened();
     }
+
+    private protected override void OnClosed() => PortMetrics.ConnectionClosed();
 
     /// <summary>
     /// How long each receive may wait, in milliseconds; 0 or -1 (the default) waits forever. A receive
@@ -198,7 +201,13 @@ public sealed partial class PortTcpConnection : PortSocket
                 int rc = TrySendNow(buffer.Span, out int sent);
                 if (rc == NativeErrors.Ok)
                 {
-                    return sent == buffer.Length ? new ValueTask<int>(sent) : AddSentAsync(StartSend(buffer[sent..], cancellationToken), sent);
+                    if (sent == buffer.Length)
+                    {
+                        PortMetrics.OperationCompletedAtOnce(OperationKind.SocketSend);
+                        return new ValueTask<int>(sent);
+                    }
+
+                    return AddSentAsync(StartSend(buffer[sent..], cancellationToken), sent);
                 }
 
                 if (rc != NativeErrors.WouldBlock)
@@ -291,6 +300,7 @@ public sealed partial class PortTcpConnection : PortSocket
             int rc = TryReceiveNow(buffer.Span, out int received);
             if (rc == NativeErrors.Ok)
             {
+                PortMetrics.OperationCompletedAtOnce(OperationKind.SocketReceive);
                 return new ValueTask<int>(received);
             }
 

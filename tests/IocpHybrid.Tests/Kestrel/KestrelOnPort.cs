@@ -40,6 +40,11 @@ internal sealed class KestrelOnPort : IAsyncDisposable
     /// <summary>Requests that reached /hold.</summary>
     public int Held => Volatile.Read(ref _held);
 
+    /// <summary>Requests whose body /hash has started to read.</summary>
+    public int BodiesStarted => Volatile.Read(ref _bodiesStarted);
+
+    private int _bodiesStarted;
+
     /// <summary>The exceptions request bodies threw while /hash read them (a client that aborted).</summary>
     public List<Exception> BodyErrors { get; } = new();
 
@@ -100,6 +105,11 @@ internal sealed class KestrelOnPort : IAsyncDisposable
                 int n;
                 while ((n = await context.Request.Body.ReadAsync(buffer)) > 0)
                 {
+                    if (total == 0)
+                    {
+                        Interlocked.Increment(ref self!._bodiesStarted);
+                    }
+
                     hash.AppendData(buffer, 0, n);
                     total += n;
                 }
@@ -153,19 +163,12 @@ internal sealed class KestrelOnPort : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    /// <summary>A self-signed server certificate for 127.0.0.1 and localhost.</summary>
-    public static X509Certificate2 CreateCertificate()
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
-        names.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
-        using X509Certificate2 created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
-
-        // A PFX round trip: SChannel (Windows, Wine) needs a key it can find, not an ephemeral one.
-        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), null);
-    }
+    /// <summary>
+    /// The tests' self-signed server certificate for 127.0.0.1 and localhost (test-server.pfx, no password,
+    /// valid until 2126; made with openssl, 3DES/SHA-1 PKCS#12 so that every platform loads it). A file rather
+    /// than CertificateRequest.CreateSelfSigned: under Wine that fails (CryptographicException 0xc1000002).
+    /// Its key protects nothing but these tests.
+    /// </summary>
+    public static X509Certificate2 CreateCertificate() =>
+        X509CertificateLoader.LoadPkcs12FromFile(Path.Combine(AppContext.BaseDirectory, "Kestrel", "test-server.pfx"), null);
 }
