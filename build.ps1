@@ -651,6 +651,13 @@ function Invoke-Pack {
     & dotnet pack $project --no-build -o $PackagesDir @ci | Out-Host
     $nupkg = Join-Path $PackagesDir "IocpHybrid.$version.nupkg"
     if (-not (Test-Path $nupkg)) { throw "dotnet pack wrote no $nupkg" }
+    # The Kestrel transport ships next to it, depending on the same version.
+    Write-Step "dotnet pack IocpHybrid.AspNetCore $version -> $PackagesDir"
+    Remove-Item -Force -ErrorAction SilentlyContinue (Join-Path $PackagesDir "IocpHybrid.AspNetCore.$version.nupkg"), (Join-Path $PackagesDir "IocpHybrid.AspNetCore.$version.snupkg")
+    $aspnet = Join-Path $Root 'managed/IocpHybrid.AspNetCore/IocpHybrid.AspNetCore.csproj'
+    & dotnet build $aspnet --no-incremental @ci | Out-Host
+    & dotnet pack $aspnet --no-build -o $PackagesDir @ci | Out-Host
+    if (-not (Test-Path (Join-Path $PackagesDir "IocpHybrid.AspNetCore.$version.nupkg"))) { throw "dotnet pack wrote no IocpHybrid.AspNetCore.$version.nupkg" }
     return $nupkg
 }
 
@@ -684,6 +691,23 @@ function Test-PackageContents([string] $Nupkg) {
                 'runtimes/win-x64/native/libiocphybrid.dll'
     foreach ($file in $expected) {
         & $check "holds $file" { if (-not (Test-Path (Join-Path $dir $file))) { 'missing' } }
+    }
+    & $check "IocpHybrid.AspNetCore $version: the transport assembly and its docs, on IocpHybrid $version and ASP.NET Core" {
+        $aspnet = Join-Path (Split-Path $Nupkg) "IocpHybrid.AspNetCore.$version.nupkg"
+        if (-not (Test-Path $aspnet)) { return "no $aspnet" }
+        $zip = [System.IO.Compression.ZipFile]::OpenRead($aspnet)
+        try {
+            foreach ($file in 'lib/net10.0/IocpHybrid.AspNetCore.dll', 'lib/net10.0/IocpHybrid.AspNetCore.xml') {
+                if (-not ($zip.Entries | Where-Object FullName -eq $file)) { return "missing $file" }
+            }
+            $reader = [IO.StreamReader]::new(($zip.Entries | Where-Object FullName -eq 'IocpHybrid.AspNetCore.nuspec').Open())
+            [xml] $nuspec = $reader.ReadToEnd()
+            $reader.Dispose()
+            $m = $nuspec.package.metadata
+            $dependency = @($m.dependencies.group.dependency | Where-Object id -eq 'IocpHybrid')
+            if ($dependency.Count -ne 1 -or $dependency[0].version -ne $version) { return "no dependency on IocpHybrid $version" }
+            if (-not ($m.frameworkReferences.group.frameworkReference | Where-Object name -eq 'Microsoft.AspNetCore.App')) { return 'no framework reference to Microsoft.AspNetCore.App' }
+        } finally { $zip.Dispose() }
     }
     $snupkg = [IO.Path]::ChangeExtension($Nupkg, '.snupkg')
     & $check 'symbols package holds lib/net10.0/IocpHybrid.pdb' {

@@ -101,6 +101,7 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
         _backendName = BackendNativeName(_backend);
         rc = NativeMethods.iocph_port_get_backend_reason(port, &reason, &osError);
         _backendReason = rc == NativeErrors.Ok ? (CompletionPortBackendReason)reason : CompletionPortBackendReason.None;
+        PortMetrics.PortOpened(this);
     }
 
     /// <summary>The version of the native library actually loaded.</summary>
@@ -409,6 +410,7 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
 
     private void ShutdownCore()
     {
+        PortMetrics.PortClosed(this);
         ulong port = _port;
         int rc = NativeMethods.iocph_port_shutdown(port, uint.MaxValue);
         if (rc != NativeErrors.Ok && rc != NativeErrors.Shutdown)

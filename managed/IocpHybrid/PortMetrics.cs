@@ -7,8 +7,9 @@ namespace IocpHybrid;
 /// <summary>
 /// The library's <see cref="Meter"/>, <c>IocpHybrid</c> (see docs/metrics.md; watch it with
 /// <c>dotnet-counters monitor --counters IocpHybrid -p PID</c>). Instrument names follow the OpenTelemetry
-/// style of Kestrel's meter (<c>kestrel.active_connections</c>). Each instrument is checked for a listener
-/// before anything is measured, so a process that does not listen pays a branch per operation.
+/// style of Kestrel's meter (<c>kestrel.active_connections</c>). Each counter is checked for a listener
+/// before anything is measured, so a process that does not listen pays a branch per operation; what is
+/// current (operations in flight, connections open) is read when a listener asks.
 /// </summary>
 internal static class PortMetrics
 {
@@ -29,15 +30,20 @@ internal static class PortMetrics
     private static readonly Counter<long> s_failed = s_meter.CreateCounter<long>(
         "iocphybrid.operations.failed", "{operation}", "Operations that completed with an error (error.type: the library's status, e.g. canceled, timeout, connection_reset).");
 
-    private static readonly UpDownCounter<long> s_active = s_meter.CreateUpDownCounter<long>(
-        "iocphybrid.operations.active", "{operation}", "Operations in flight.");
-
     private static readonly Histogram<int> s_batchSize = s_meter.CreateHistogram<int>(
         "iocphybrid.completion.batch_size", "{completion}", "Completions delivered by one call of the native callback (one managed transition).",
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] });
 
-    private static readonly UpDownCounter<long> s_connections = s_meter.CreateUpDownCounter<long>(
-        "iocphybrid.connections.active", "{connection}", "TCP connections made by accept or connect and not yet disposed.");
+    // Observed, not counted up and down: a tool that attaches to a running process (dotnet-counters) then
+    // reads the true current value instead of the changes since it attached.
+    private static readonly ConcurrentDictionary<CompletionPort, byte> s_ports = new();
+    private static long s_connectionsOpen;
+
+    private static readonly ObservableUpDownCounter<long> s_active = s_meter.CreateObservableUpDownCounter(
+        "iocphybrid.operations.active", ObserveOperationsInFlight, "{operation}", "Operations in flight in the native core, every port of the process together.");
+
+    private static readonly ObservableUpDownCounter<long> s_connections = s_meter.CreateObservableUpDownCounter(
+        "iocphybrid.connections.active", () => Volatile.Read(ref s_connectionsOpen), "{connection}", "TCP connections made by accept or connect and not yet disposed.");
 
     private static readonly string[] s_kindNames = CreateKindNames();
     private static readonly ConcurrentDictionary<int, string> s_errorNames = new();
@@ -49,10 +55,6 @@ internal static class PortMetrics
             s_started.Add(1, new KeyValuePair<string, object?>(OperationTag, s_kindNames[(int)kind]));
         }
 
-        if (s_active.Enabled)
-        {
-            s_active.Add(1, new KeyValuePair<string, object?>(OperationTag, s_kindNames[(int)kind]));
-        }
     }
 
     /// <summary>A user's call finished within the call by an immediate attempt (iocph_*_try_*): started and completed, never active.</summary>
@@ -77,10 +79,6 @@ internal static class PortMetrics
             s_completed.Add(1, operation);
         }
 
-        if (s_active.Enabled)
-        {
-            s_active.Add(-1, operation);
-        }
 
         if (result < 0 && kind != OperationKind.Post && s_failed.Enabled)
         {
@@ -96,20 +94,30 @@ internal static class PortMetrics
         }
     }
 
-    public static void ConnectionOpened()
-    {
-        if (s_connections.Enabled)
-        {
-            s_connections.Add(1);
-        }
-    }
+    public static void ConnectionOpened() => Interlocked.Increment(ref s_connectionsOpen);
 
-    public static void ConnectionClosed()
+    public static void ConnectionClosed() => Interlocked.Decrement(ref s_connectionsOpen);
+
+    public static void PortOpened(CompletionPort port) => s_ports.TryAdd(port, 0);
+
+    public static void PortClosed(CompletionPort port) => s_ports.TryRemove(port, out _);
+
+    private static long ObserveOperationsInFlight()
     {
-        if (s_connections.Enabled)
+        long total = 0;
+        foreach (CompletionPort port in s_ports.Keys)
         {
-            s_connections.Add(-1);
+            try
+            {
+                total += port.GetStatistics().OperationsInFlight;
+            }
+            catch (ObjectDisposedException)
+            {
+                // Shutting down between the enumeration and the read: its operations are ending.
+            }
         }
+
+        return total;
     }
 
     /// <summary>The operation tag's value: file.read, socket.receive, ...</summary>
