@@ -23,16 +23,19 @@ internal sealed class KestrelOnPort : IAsyncDisposable
     private readonly WebApplication _app;
     private bool _stopped;
 
-    private KestrelOnPort(WebApplication app, Uri address, IocpHybridTransportFactory factory)
+    private KestrelOnPort(WebApplication app, Uri address, IocpHybridTransportFactory? factory)
     {
         _app = app;
         Address = address;
-        Factory = factory;
+        _factory = factory;
     }
 
     public Uri Address { get; }
 
-    public IocpHybridTransportFactory Factory { get; }
+    /// <summary>The transport's factory (null when the app runs on Kestrel's own sockets transport, a control).</summary>
+    public IocpHybridTransportFactory Factory => _factory ?? throw new InvalidOperationException("This app runs on Kestrel's sockets transport.");
+
+    private readonly IocpHybridTransportFactory? _factory;
 
     /// <summary>Requests to /hold wait here; the test releases them.</summary>
     public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -55,11 +58,16 @@ internal sealed class KestrelOnPort : IAsyncDisposable
     public static async Task<KestrelOnPort> StartAsync(
         X509Certificate2? certificate = null,
         Action<KestrelServerOptions>? kestrel = null,
-        Action<IocpHybridTransportOptions>? transport = null)
+        Action<IocpHybridTransportOptions>? transport = null,
+        bool kestrelSockets = false)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseIocpHybrid(o => transport?.Invoke(o));
+        if (!kestrelSockets)
+        {
+            builder.WebHost.UseIocpHybrid(o => transport?.Invoke(o));
+        }
+
         builder.WebHost.ConfigureKestrel(options =>
         {
             options.Limits.MaxRequestBodySize = null;
@@ -136,12 +144,16 @@ internal sealed class KestrelOnPort : IAsyncDisposable
 
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        var factory = app.Services.GetRequiredService<IocpHybridTransportFactory>();
+        IocpHybridTransportFactory? factory = app.Services.GetService<IocpHybridTransportFactory>();
         self = new KestrelOnPort(app, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), factory);
 
         // The transport served the bind (not Kestrel's sockets), on the backend this run expects.
-        Assert.NotNull(factory.Port);
-        Assert.Equal(TestSupport.ExpectedDefaultBackend(), factory.Port!.Backend);
+        if (!kestrelSockets)
+        {
+            Assert.NotNull(factory?.Port);
+            Assert.Equal(TestSupport.ExpectedDefaultBackend(), factory!.Port!.Backend);
+        }
+
         return self;
     }
 
