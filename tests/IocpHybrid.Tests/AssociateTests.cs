@@ -140,7 +140,6 @@ public sealed class AssociateTests : SocketTestBase
         using (var writer = new AnonymousPipeClientStream(PipeDirection.Out, inbound.ClientSafePipeHandle))
         using (PortPipeReader reader = Port.AssociatePipeReader(inbound.SafePipeHandle))
         {
-            inbound.DisposeLocalCopyOfClientHandle();
             byte[] data = TestSupport.RandomBytes(200_000, seed: 55);
             Task writing = Task.Run(() =>
             {
@@ -164,7 +163,6 @@ public sealed class AssociateTests : SocketTestBase
         using (var readerStream = new AnonymousPipeClientStream(PipeDirection.In, outbound.ClientSafePipeHandle))
         using (PortPipeWriter writer = Port.AssociatePipeWriter(outbound.SafePipeHandle))
         {
-            outbound.DisposeLocalCopyOfClientHandle();
             byte[] data = TestSupport.RandomBytes(300_000, seed: 56);
             ValueTask<int> writing = writer.WriteAsync(data);
             byte[] received = new byte[data.Length];
@@ -244,7 +242,7 @@ public sealed class AssociateTests : SocketTestBase
         Assert.Equal(data, received);
 
         Array.Reverse(data);
-        Task peerSending = peer.SendAsync(data).AsTask();
+        Task peerSending = peer.SendAsync(data);
         total = 0;
         while (total < received.Length)
         {
@@ -256,6 +254,6 @@ public sealed class AssociateTests : SocketTestBase
         await peerSending.Within();
         Assert.Equal(data, received);
         connection.Shutdown(SocketShutdown.Send);
-        Assert.Equal(0, await peer.ReceiveAsync(new byte[1]).AsTask().Within());
+        Assert.Equal(0, await peer.ReceiveAsync(new byte[1]).Within());
     }
 }
