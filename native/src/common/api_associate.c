@@ -30,26 +30,9 @@ typedef struct entry {
     iocph__handle *handle;
 } entry;
 
-static iocph__mutex registry_lock;
+static iocph__mutex registry_lock = IOCPH__MUTEX_STATIC_INIT;
 static entry *entries;
 static size_t entry_count, entry_capacity;
-
-#ifdef _WIN32
-static INIT_ONCE registry_once = INIT_ONCE_STATIC_INIT;
-static BOOL CALLBACK registry_init(PINIT_ONCE once, PVOID param, PVOID *ctx)
-{
-    (void)once;
-    (void)param;
-    (void)ctx;
-    iocph__mutex_init(&registry_lock);
-    return TRUE;
-}
-static void ensure_init(void) { InitOnceExecuteOnce(&registry_once, registry_init, NULL, NULL); }
-#else
-static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
-static void registry_init(void) { iocph__mutex_init(&registry_lock); }
-static void ensure_init(void) { pthread_once(&registry_once, registry_init); }
-#endif
 
 static bool has_identity(const iocph__adopt *a) { return a->identity[0] || a->identity[1]; }
 
@@ -57,7 +40,6 @@ static bool has_identity(const iocph__adopt *a) { return a->identity[0] || a->id
  * publication finds it): IOCPH_OK, IOCPH_E_ALREADY_ASSOCIATED or IOCPH_E_NOMEM. */
 static int32_t reserve(const iocph__adopt *a, iocph__handle *h)
 {
-    ensure_init();
     iocph__mutex_lock(&registry_lock);
     int32_t rc = IOCPH_OK;
     for (size_t i = 0; i < entry_count; i++) {
