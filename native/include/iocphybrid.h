@@ -328,8 +328,9 @@ IOCPH_API int32_t iocph_handle_cancel_all(iocph_handle_t handle);
 typedef enum iocph_handle_kind {
     IOCPH_HANDLE_FILE = 1,         /* a file (Linux: regular file, block or character device,
                                       FIFO; Windows: a disk file): the iocph_file_* functions */
-    IOCPH_HANDLE_PIPE_READ = 2,    /* the read end of a pipe (Linux: pipe2/FIFO fd, or a stream
-                                      socket used one way; Windows: a pipe handle): iocph_pipe_read */
+    IOCPH_HANDLE_PIPE_READ = 2,    /* the read end of a pipe (Linux: pipe/FIFO fd, or a stream
+                                      socket used one way; Windows: a pipe handle):
+                                      iocph_pipe_read */
     IOCPH_HANDLE_PIPE_WRITE = 3,   /* the write end: iocph_pipe_write */
     IOCPH_HANDLE_TCP_LISTENER = 4, /* a listening TCP socket (IPv4/IPv6): iocph_tcp_accept */
     IOCPH_HANDLE_TCP = 5,          /* a connected TCP socket: send, receive, shutdown, options */
@@ -353,9 +354,10 @@ typedef enum iocph_associate_flags {
  *     last operation on it has completed.
  *   - With IOCPH_ASSOCIATE_DUPLICATE the port owns a duplicate it made (Linux: fcntl
  *     F_DUPFD_CLOEXEC; Windows: a file is reopened with ReOpenFile for overlapped I/O, a socket
- *     duplicated with WSADuplicateSocket, a pipe handle with DuplicateHandle) and closes that one; the caller keeps its own
- *     handle and may close it at once: the file, pipe or socket stays open while either is. This
- *     is how a .NET object that owns its handle (Socket, SafeFileHandle) is associated.
+ *     duplicated with WSADuplicateSocket, a pipe handle with DuplicateHandle) and closes that
+ *     one; the caller keeps its own handle and may close it at once: the file, pipe or socket
+ *     stays open while either is. This is how a .NET object that owns its handle (Socket,
+ *     SafeFileHandle) is associated.
  *   - On any error nothing changed: the caller still owns its handle, the port has nothing.
  * What association changes in the OS object (shared with every duplicate of it): on Linux the
  * O_NONBLOCK flag of the open file description is set to what the backend needs - cleared for

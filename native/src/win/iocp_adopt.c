@@ -24,17 +24,15 @@ typedef LONG(NTAPI *query_information_file_fn)(HANDLE, iocph__io_status_block *,
                                                  int);
 
 /* The file object's mode bits, or false if they can't be read (then nothing is concluded). The
- * function is looked up in ntdll, already in every process, so the DLL imports nothing new. */
+ * function is looked up in ntdll, already in every process, so the DLL imports nothing new; looked
+ * up at each call (an association is no hot path), so no shared cache needs synchronising. */
 static bool file_mode(HANDLE h, ULONG *mode)
 {
-    static query_information_file_fn query;
-    if (!query) {
-        HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-        FARPROC fn = ntdll ? GetProcAddress(ntdll, "NtQueryInformationFile") : NULL;
-        if (!fn)
-            return false;
-        query = (query_information_file_fn)(uintptr_t)fn;
-    }
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    FARPROC fn = ntdll ? GetProcAddress(ntdll, "NtQueryInformationFile") : NULL;
+    if (!fn)
+        return false;
+    query_information_file_fn query = (query_information_file_fn)(uintptr_t)fn;
     iocph__io_status_block io;
     return query(h, &io, mode, sizeof *mode, IOCPH__FILE_MODE_INFORMATION) >= 0;
 }
