@@ -114,7 +114,7 @@ internal static unsafe partial class NativeErrors
             case WrongKind:
             case AlreadyAssociated:
             case NotOverlapped:
-            case (int)iocph_status.IOCPH_E_NOT_CONNECTED:
+            case NotConnected:
             case BadHandle: // the port is checked first: here it is the OS handle that is not open
                 return new ArgumentException(Message(status), parameterName);
             case Shutdown:
