@@ -156,6 +156,8 @@ typedef struct iocph_completion {
  * Push-mode callback: receives a batch of 1..max_batch completions. Called on one of the port's
  * worker threads; at most `concurrency` threads of one port run it at the same time. The array is
  * valid only during the call. The callback must not block for long: it holds a worker.
+ * Linux: the library's threads keep SIGPIPE blocked (a write to a closed pipe fails with EPIPE
+ * there instead of raising the signal), also while they run the callback.
  */
 typedef void (*iocph_completion_callback)(void *context, const iocph_completion *entries,
                                           uint32_t count);
