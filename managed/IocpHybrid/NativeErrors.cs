@@ -31,6 +31,9 @@ internal static unsafe partial class NativeErrors
     internal const int NotPending = (int)iocph_status.IOCPH_E_NOTPENDING;
     internal const int WrongThread = (int)iocph_status.IOCPH_E_WRONGTHREAD;
     internal const int IsDirectory = (int)iocph_status.IOCPH_E_IS_DIRECTORY;
+    internal const int WrongKind = (int)iocph_status.IOCPH_E_WRONG_KIND;
+    internal const int AlreadyAssociated = (int)iocph_status.IOCPH_E_ALREADY_ASSOCIATED;
+    internal const int NotOverlapped = (int)iocph_status.IOCPH_E_NOT_OVERLAPPED;
 
     // HRESULT_FROM_WIN32 values the BCL uses for the same conditions on Windows.
     private const int HResultFileExists = unchecked((int)0x80070050);
@@ -96,6 +99,28 @@ internal static unsafe partial class NativeErrors
             default:
                 // IOCPH_E_IO, IOCPH_E_UNKNOWN and anything newer than this binding.
                 return new IOException(message, HResultFor(osError, 0));
+        }
+    }
+
+    /// <summary>
+    /// The exception for a refused iocph_handle_associate: what is wrong with the caller's handle is an
+    /// <see cref="ArgumentException"/> naming it (as <c>ThreadPoolBoundHandle.BindHandle</c> does for a handle
+    /// already bound or not opened for asynchronous I/O); a port shut down is <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    internal static Exception CreateAssociateException(int status, string parameterName, string? portName)
+    {
+        switch (status)
+        {
+            case WrongKind:
+            case AlreadyAssociated:
+            case NotOverlapped:
+            case NotConnected:
+            case BadHandle: // the port is checked first: here it is the OS handle that is not open
+                return new ArgumentException(Message(status), parameterName);
+            case Shutdown:
+                return new ObjectDisposedException(portName, Message(status));
+            default:
+                return CreateException(status);
         }
     }
 

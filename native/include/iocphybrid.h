@@ -109,7 +109,16 @@ typedef enum iocph_status {
     IOCPH_E_NETWORK_UNREACHABLE = -20027,
     IOCPH_E_MESSAGE_TOO_LARGE = -20028,  /* a datagram larger than the protocol allows */
     IOCPH_E_NOT_CONNECTED = -20029,
-    IOCPH_E_WOULD_BLOCK = -20030   /* an iocph_*_try_* call could not finish without waiting */
+    IOCPH_E_WOULD_BLOCK = -20030,  /* an iocph_*_try_* call could not finish without waiting */
+    IOCPH_E_WRONG_KIND = -20031,   /* iocph_handle_associate: the OS handle is not of the kind
+                                      named (a file given as a socket, a listening socket as a
+                                      connection, a datagram socket as TCP, ...) */
+    IOCPH_E_ALREADY_ASSOCIATED = -20032, /* iocph_handle_associate: the OS handle is already
+                                      associated with a completion port (this library's, or on
+                                      Windows any other: a file object joins one port for good) */
+    IOCPH_E_NOT_OVERLAPPED = -20033 /* iocph_handle_associate (Windows): the handle was opened
+                                      for synchronous I/O (no FILE_FLAG_OVERLAPPED), which a
+                                      completion port can't serve */
 } iocph_status;
 
 /* A static, English, never-NULL message for a status code ("unknown status" for others). */
@@ -147,6 +156,8 @@ typedef struct iocph_completion {
  * Push-mode callback: receives a batch of 1..max_batch completions. Called on one of the port's
  * worker threads; at most `concurrency` threads of one port run it at the same time. The array is
  * valid only during the call. The callback must not block for long: it holds a worker.
+ * Linux: the library's threads keep SIGPIPE blocked (a write to a closed pipe fails with EPIPE
+ * there instead of raising the signal), also while they run the callback.
  */
 typedef void (*iocph_completion_callback)(void *context, const iocph_completion *entries,
                                           uint32_t count);
@@ -310,6 +321,80 @@ IOCPH_API int32_t iocph_op_cancel(iocph_handle_t handle, iocph_op_t op);
 
 /* Requests cancellation of every operation in flight on the handle. 0 also when none was. */
 IOCPH_API int32_t iocph_handle_cancel_all(iocph_handle_t handle);
+
+/* ---------------------------------------------------------------------------------------------
+ * Associating an OS handle the caller already has (CreateIoCompletionPort(handle, port, key, 0))
+ * ------------------------------------------------------------------------------------------ */
+
+/* What an existing OS handle is, for iocph_handle_associate. */
+typedef enum iocph_handle_kind {
+    IOCPH_HANDLE_FILE = 1,         /* a file (Linux: regular file, block or character device,
+                                      FIFO; Windows: a disk file): the iocph_file_* functions */
+    IOCPH_HANDLE_PIPE_READ = 2,    /* the read end of a pipe (Linux: pipe/FIFO fd, or a stream
+                                      socket used one way; Windows: a pipe handle):
+                                      iocph_pipe_read */
+    IOCPH_HANDLE_PIPE_WRITE = 3,   /* the write end: iocph_pipe_write */
+    IOCPH_HANDLE_TCP_LISTENER = 4, /* a listening TCP socket (IPv4/IPv6): iocph_tcp_accept */
+    IOCPH_HANDLE_TCP = 5,          /* a connected TCP socket: send, receive, shutdown, options */
+    IOCPH_HANDLE_UDP = 6           /* a UDP socket (bound or not): send_to, receive_from */
+} iocph_handle_kind;
+
+typedef enum iocph_associate_flags {
+    IOCPH_ASSOCIATE_NONE = 0,
+    IOCPH_ASSOCIATE_DUPLICATE = 0x1 /* associate a duplicate and leave the caller's handle to the
+                                       caller (see the ownership rule below) */
+} iocph_associate_flags;
+
+/*
+ * Associates an OS handle the caller already has - an fd (Linux), a HANDLE or SOCKET (Windows),
+ * passed as an integer - with `port` under `key`, and returns the library's handle for it, usable
+ * with every function of its kind exactly as if the library had opened it.
+ *
+ * Ownership:
+ *   - Without IOCPH_ASSOCIATE_DUPLICATE, success moves the OS handle to the port: the caller must
+ *     no longer use or close it; iocph_handle_close (or iocph_port_destroy) closes it once the
+ *     last operation on it has completed.
+ *   - With IOCPH_ASSOCIATE_DUPLICATE the port owns a duplicate it made (Linux: fcntl
+ *     F_DUPFD_CLOEXEC; Windows: a file is reopened with ReOpenFile for overlapped I/O, a socket
+ *     duplicated with WSADuplicateSocket, a pipe handle with DuplicateHandle) and closes that
+ *     one; the caller keeps its own handle and may close it at once: the file, pipe or socket
+ *     stays open while either is. This is how a .NET object that owns its handle (Socket,
+ *     SafeFileHandle) is associated.
+ *   - On any error nothing changed: the caller still owns its handle, the port has nothing.
+ * What association changes in the OS object (shared with every duplicate of it): on Linux the
+ * O_NONBLOCK flag of the open file description is set to what the backend needs - cleared for
+ * files on both backends and for pipes and sockets on io_uring, set for pipes and sockets on
+ * epoll; on Windows the handle joins the port's IOCP for good (a file object can be associated
+ * with one port only: closing the library's handle does not undo it) and pipes and TCP sockets
+ * skip the completion packet of an I/O that succeeds at once
+ * (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS), as the library's own do.
+ *
+ * Kinds and what is checked (before anything is changed):
+ *   - The handle must be open (IOCPH_E_BADHANDLE) and of the kind named (IOCPH_E_WRONG_KIND):
+ *     files are not sockets or directories (IOCPH_E_IS_DIRECTORY), pipe ends are pipes, FIFOs or
+ *     (Linux) stream sockets, TCP sockets are IPv4/IPv6 stream sockets, connected
+ *     (IOCPH_E_NOT_CONNECTED) and not listening, listeners are listening, UDP sockets are IPv4/IPv6
+ *     datagram sockets. Linux: a pipe end, file or socket must be open for the direction its
+ *     kind uses (IOCPH_E_ACCESS_DENIED); a file's access mode, O_APPEND and O_DIRECT become its
+ *     IOCPH_FILE_READ/WRITE/APPEND/UNBUFFERED rules. Windows: access is not read back (an
+ *     operation the handle does not allow fails at completion with IOCPH_E_ACCESS_DENIED).
+ *   - Windows: a file or pipe handle opened without FILE_FLAG_OVERLAPPED is refused with
+ *     IOCPH_E_NOT_OVERLAPPED (anonymous pipes from CreatePipe always are); with
+ *     IOCPH_ASSOCIATE_DUPLICATE a disk file is reopened overlapped instead, which also serves a
+ *     file already bound to another port (.NET binds FileOptions.Asynchronous handles to its
+ *     thread pool when it opens them). The reopen asks for read and write access, then for either,
+ *     within what the original handle's share mode allows. Sockets must come from WSASocket with
+ *     WSA_FLAG_OVERLAPPED (socket() and .NET's Socket make such sockets).
+ *   - A handle already associated with a port is refused with IOCPH_E_ALREADY_ASSOCIATED:
+ *     Windows refuses a second port itself (also a .NET handle its thread pool has bound, for
+ *     sockets and pipes after their first asynchronous operation); on Linux the library refuses
+ *     a socket, pipe or FIFO that it holds already through any fd, and a file fd it holds
+ *     already (two separate opens of one file are two handles).
+ * Errors: the above, IOCPH_E_INVALID_ARGUMENT (NULL, unknown kind or flag), IOCPH_E_BADHANDLE or
+ * IOCPH_E_SHUTDOWN (port), IOCPH_E_NOMEM, IOCPH_E_TOO_MANY_HANDLES.
+ */
+IOCPH_API int32_t iocph_handle_associate(iocph_port_t port, int64_t os_handle, int32_t kind,
+                                         uint64_t key, uint32_t flags, iocph_handle_t *handle);
 
 /* ---------------------------------------------------------------------------------------------
  * Files

@@ -21,6 +21,8 @@ static void handle_finalize(void *object)
     if (h->next)
         h->next->prev = h->prev;
     iocph__mutex_unlock(&port->lock);
+    if (h->registered)
+        iocph__associate_forget(h);
     port->backend->handle_close_os(h);
     atomic_fetch_sub_explicit(&port->handles_open, 1, memory_order_relaxed);
     free(h);
@@ -41,15 +43,22 @@ int32_t iocph__handle_publish(iocph__port *port, uint32_t kind, intptr_t os, uin
         iocph__close_unpublished(port, kind, os);
         return IOCPH_E_NOMEM;
     }
-    h->port = port;
     h->kind = kind;
     h->flags = flags;
     h->key = key;
     h->os = os;
+    return iocph__handle_publish_made(port, h, true, out);
+}
+
+int32_t iocph__handle_publish_made(iocph__port *port, iocph__handle *h, bool close_on_failure,
+                                   iocph_handle_t *out)
+{
+    h->port = port;
     int32_t rc = port->backend->handle_attach(port, h);
     if (rc == IOCPH_OK)
-        rc = iocph__table_insert(kind, h, handle_finalize, &h->value);
+        rc = iocph__table_insert(h->kind, h, handle_finalize, &h->value);
     if (rc < 0) {
+        h->os_borrowed = !close_on_failure;
         port->backend->handle_close_os(h);
         free(h);
         return rc;

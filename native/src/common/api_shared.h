@@ -34,6 +34,13 @@ static inline bool iocph__unbuffered_aligned(const void *buffer, uint64_t length
  * accepted sockets). On failure the OS handle is closed, so the caller has nothing to undo. */
 int32_t iocph__handle_publish(iocph__port *port, uint32_t kind, intptr_t os, uint32_t flags,
                               uint64_t key, iocph_handle_t *out);
+/* The same for a handle the caller allocated and filled (kind, flags, key, os and what else it
+ * needs): sets its port, attaches it and inserts it. On failure h is freed, and its OS handle
+ * closed if close_on_failure. */
+int32_t iocph__handle_publish_made(iocph__port *port, iocph__handle *h, bool close_on_failure,
+                                   iocph_handle_t *out);
+/* Drops a finalized handle from the association registry (api_associate.c). */
+void iocph__associate_forget(iocph__handle *h);
 /* Closes an OS handle that never became a table entry (through the backend, which knows how). */
 void iocph__close_unpublished(iocph__port *port, uint32_t kind, intptr_t os);
 

@@ -39,6 +39,9 @@ const char *iocph_status_message(int32_t status)
     case IOCPH_E_MESSAGE_TOO_LARGE: return "message too large";
     case IOCPH_E_NOT_CONNECTED: return "the socket is not connected";
     case IOCPH_E_WOULD_BLOCK: return "the operation would have to wait";
+    case IOCPH_E_WRONG_KIND: return "the OS handle is not of the kind named";
+    case IOCPH_E_ALREADY_ASSOCIATED: return "the OS handle is already associated with a completion port";
+    case IOCPH_E_NOT_OVERLAPPED: return "the handle was opened for synchronous I/O (no FILE_FLAG_OVERLAPPED)";
     default: return "unknown status";
     }
 }

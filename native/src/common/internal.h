@@ -174,7 +174,24 @@ struct iocph__handle {
     _Atomic int closing;  /* set by iocph_handle_close before it cancels what is in flight */
     uint32_t ring;        /* backend: which ring / worker owns this handle */
     void *backend_data;
+    bool os_pipe;         /* Linux: a pipe end that is a pipe or FIFO fd (read/write), not a
+                             socket (recv/send); set by iocph_handle_associate only */
+    bool os_borrowed;     /* the OS handle is the caller's: handle_close_os must not close it
+                             (set only when a failed iocph_handle_associate is undone) */
+    bool registered;      /* in the association registry (api_associate.c) until finalized */
 };
+
+/* What a backend's handle_adopt found and did for iocph_handle_associate. */
+typedef struct iocph__adopt {
+    intptr_t os;          /* the OS handle the port will own: the caller's, or a duplicate */
+    bool duplicated;      /* os is a duplicate the backend made */
+    bool os_pipe;         /* see iocph__handle.os_pipe */
+    uint32_t flags;       /* the handle's flags: iocph_file_flags, or the address family */
+    uint64_t identity[2]; /* what the registry compares (Linux: st_dev, st_ino + direction or
+                             fd); both 0: the OS itself refuses a second port (IOCP) */
+    int restore_flags;    /* Linux: the F_GETFL value to put back if the association fails, or
+                             -1 when the mode was not changed */
+} iocph__adopt;
 
 /* ---- ports ---- */
 enum { IOCPH__PORT_RUNNING = 0, IOCPH__PORT_SHUTTING_DOWN = 1, IOCPH__PORT_SHUT_DOWN = 2 };
@@ -259,8 +276,18 @@ struct iocph__backend {
     int32_t (*pipe_create)(iocph__port *port, intptr_t *read_os, intptr_t *write_os);
     /* Associates a new handle (h->os set) with the port (CreateIoCompletionPort, ring choice). */
     int32_t (*handle_attach)(iocph__port *port, iocph__handle *handle);
-    /* Closes h->os. Called once, by the last release, when nothing is in flight on it. */
+    /* Closes h->os (unless h->os_borrowed) and frees what handle_attach made. Called once, by
+     * the last release, when nothing is in flight on it. */
     void (*handle_close_os)(iocph__handle *handle);
+    /* iocph_handle_associate, first step: checks that `os` is an open handle of `kind`
+     * (IOCPH__KIND_*) this backend can serve (changing nothing when it is not), then duplicates
+     * it if asked and puts it in the mode the backend needs. Fills *adopt. On error nothing is
+     * changed and nothing is left open. */
+    int32_t (*handle_adopt)(iocph__port *port, uint32_t kind, intptr_t os, bool duplicate,
+                            iocph__adopt *adopt);
+    /* Undoes a successful handle_adopt when the association fails later: restores the mode,
+     * closes a duplicate. */
+    void (*handle_unadopt)(iocph__port *port, uint32_t kind, const iocph__adopt *adopt);
 
     /* Starts op (READ, WRITE, FLUSH, PIPE_READ, PIPE_WRITE). Returns 0 and later delivers exactly
      * one completion, or returns an error and never delivers one (the caller frees the op). */

@@ -102,6 +102,7 @@ void iocph__spin_unlock(iocph__spin *s) { InterlockedExchange(&s->v, 0); }
 #else /* POSIX */
 
 #include <sched.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,6 +144,14 @@ static void *thread_main(void *p)
 {
     thread_start s = *(thread_start *)p;
     free(p);
+    /* A write to a pipe fd whose reader is gone raises SIGPIPE at the writing thread (sockets
+     * take MSG_NOSIGNAL, pipe fds have no such flag): the library's threads keep it blocked, so
+     * the write fails with EPIPE and the process never sees the signal. It stays pending on this
+     * thread, where nothing unblocks it. */
+    sigset_t pipe_signal;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, NULL);
     s.fn(s.arg);
     return NULL;
 }

@@ -12,11 +12,13 @@
 #include <winsock2.h>
 #include <windows.h>
 typedef SRWLOCK iocph__mutex;
+#define IOCPH__MUTEX_STATIC_INIT SRWLOCK_INIT /* a static mutex that needs no init call */
 typedef CONDITION_VARIABLE iocph__cond;
 typedef HANDLE iocph__thread;
 #else
 #include <pthread.h>
 typedef pthread_mutex_t iocph__mutex;
+#define IOCPH__MUTEX_STATIC_INIT PTHREAD_MUTEX_INITIALIZER
 typedef pthread_cond_t iocph__cond; /* uses CLOCK_MONOTONIC */
 typedef pthread_t iocph__thread;
 #endif

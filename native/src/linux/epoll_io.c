@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 static int done(int64_t value, int32_t error, int64_t *result, int32_t *os_error)
 {
@@ -41,6 +42,10 @@ static int send_all(int fd, iocph__op *op, const iocph__op_socket *s, uint64_t *
             msg.msg_iov = iov;
             msg.msg_iovlen = iocph__linux_fill_iov(s, *progress, iov);
             n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } else if (!s && op->handle->os_pipe) {
+            /* A pipe fd the caller associated (nonblocking): EPIPE raises SIGPIPE at this
+             * worker, which blocks it (common/sync.c). */
+            n = write(fd, op->buffer + *progress, (size_t)(op->length - *progress));
         } else {
             const uint8_t *base = s ? (const uint8_t *)s->buffers[0].data : op->buffer;
             n = send(fd, base + *progress, (size_t)(op->length - *progress),
@@ -75,6 +80,8 @@ static int receive(int fd, iocph__op *op, const iocph__op_socket *s, int64_t *re
             n = recvmsg(fd, &msg, MSG_DONTWAIT);
         } else if (s) {
             n = recv(fd, s->buffers[0].data, s->buffers[0].length, MSG_DONTWAIT);
+        } else if (op->handle->os_pipe) {
+            n = read(fd, op->buffer, op->length); /* a pipe fd, nonblocking */
         } else {
             n = recv(fd, op->buffer, op->length, MSG_DONTWAIT);
         }

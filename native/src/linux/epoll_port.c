@@ -178,7 +178,7 @@ static void epoll_handle_close_os(iocph__handle *handle)
          * worker's next turn, since an event already returned may still name it. */
         epoll_ctl(iocph__epoll_worker_of(handle)->epfd, EPOLL_CTL_DEL, hd->fd, NULL);
     }
-    if (handle->os >= 0) {
+    if (handle->os >= 0 && !handle->os_borrowed) {
         close((int)handle->os);
         handle->os = -1;
     }
@@ -186,6 +186,20 @@ static void epoll_handle_close_os(iocph__handle *handle)
         handle->backend_data = NULL;
         iocph__epoll_bury(iocph__epoll_worker_of(handle), hd);
     }
+}
+
+static int32_t epoll_handle_adopt(iocph__port *port, uint32_t kind, intptr_t os, bool duplicate,
+                                  iocph__adopt *adopt)
+{
+    (void)port;
+    return iocph__linux_handle_adopt(kind, os, duplicate, true, adopt);
+}
+
+static void epoll_handle_unadopt(iocph__port *port, uint32_t kind, const iocph__adopt *adopt)
+{
+    (void)port;
+    (void)kind;
+    iocph__linux_handle_unadopt(adopt);
 }
 
 /* ---- operations ---- */
@@ -311,6 +325,8 @@ const iocph__backend iocph__backend_epoll = {
     .pipe_create = epoll_pipe_create,
     .handle_attach = epoll_handle_attach,
     .handle_close_os = epoll_handle_close_os,
+    .handle_adopt = epoll_handle_adopt,
+    .handle_unadopt = epoll_handle_unadopt,
     .op_submit = epoll_op_submit,
     .op_cancel = epoll_op_cancel,
     .handle_cancel_all = epoll_handle_cancel_all,

@@ -14,6 +14,11 @@ int32_t iocph__linux_file_length(iocph__handle *handle, uint64_t *length);
 int32_t iocph__linux_pipe_create(bool nonblocking, intptr_t *read_os, intptr_t *write_os);
 /* An unbound socket, close-on-exec. */
 int32_t iocph__linux_socket_create(int family, int type, bool nonblocking, intptr_t *os);
+/* iocph__backend.handle_adopt / handle_unadopt for both Linux backends: `nonblocking` is the
+ * mode the backend wants for pipes and sockets (files are always made blocking). */
+int32_t iocph__linux_handle_adopt(uint32_t kind, intptr_t os, bool duplicate, bool nonblocking,
+                                  iocph__adopt *adopt);
+void iocph__linux_handle_unadopt(const iocph__adopt *adopt);
 /* iovecs (IOCPH_MAX_BUFFERS of room) for what is left of a gather/scatter op's buffers after
  * `skip` bytes; returns how many. */
 struct iovec;

@@ -40,9 +40,23 @@ int32_t iocph__uring_handle_attach(iocph__port *port, iocph__handle *handle)
     return IOCPH_OK;
 }
 
+int32_t iocph__uring_handle_adopt(iocph__port *port, uint32_t kind, intptr_t os, bool duplicate,
+                                  iocph__adopt *adopt)
+{
+    (void)port;
+    return iocph__linux_handle_adopt(kind, os, duplicate, false, adopt);
+}
+
+void iocph__uring_handle_unadopt(iocph__port *port, uint32_t kind, const iocph__adopt *adopt)
+{
+    (void)port;
+    (void)kind;
+    iocph__linux_handle_unadopt(adopt);
+}
+
 void iocph__uring_handle_close_os(iocph__handle *handle)
 {
-    if (handle->os >= 0) {
+    if (handle->os >= 0 && !handle->os_borrowed) {
         close((int)handle->os);
         handle->os = -1;
     }

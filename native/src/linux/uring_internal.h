@@ -341,6 +341,9 @@ int32_t iocph__uring_file_open(iocph__port *port, const char *path_utf8, uint32_
 int32_t iocph__uring_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t *write_os);
 int32_t iocph__uring_handle_attach(iocph__port *port, iocph__handle *handle);
 void iocph__uring_handle_close_os(iocph__handle *handle);
+int32_t iocph__uring_handle_adopt(iocph__port *port, uint32_t kind, intptr_t os, bool duplicate,
+                                  iocph__adopt *adopt);
+void iocph__uring_handle_unadopt(iocph__port *port, uint32_t kind, const iocph__adopt *adopt);
 
 /* What only some socket ops need: an address (connect, datagrams), a msghdr and iovecs
  * (gather sends, scatter receives, datagrams). Allocated the first time a pool slot serves such

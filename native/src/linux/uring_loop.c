@@ -235,11 +235,20 @@ static void prep_op(iocph__uring_ring *ring, iocph__op *op)
         io_uring_prep_fsync(sqe, fd, 0);
         break;
     case IOCPH__OP_PIPE_READ:
-        io_uring_prep_recv(sqe, fd, op->buffer, op->length, 0);
+        /* A pipe or FIFO the caller associated has no recv: read at the stream's position. */
+        if (h->os_pipe)
+            io_uring_prep_read(sqe, fd, op->buffer, op->length, (uint64_t)-1);
+        else
+            io_uring_prep_recv(sqe, fd, op->buffer, op->length, 0);
         break;
-    default: /* IOCPH__OP_PIPE_WRITE: the part not written yet; never SIGPIPE */
-        io_uring_prep_send(sqe, fd, op->buffer + op->value, op->length - (uint32_t)op->value,
-                           MSG_NOSIGNAL);
+    default: /* IOCPH__OP_PIPE_WRITE: the part not written yet; never SIGPIPE (a pipe fd's
+              * EPIPE raises it at the ring thread, which blocks it: common/sync.c) */
+        if (h->os_pipe)
+            io_uring_prep_write(sqe, fd, op->buffer + op->value,
+                                op->length - (uint32_t)op->value, (uint64_t)-1);
+        else
+            io_uring_prep_send(sqe, fd, op->buffer + op->value,
+                               op->length - (uint32_t)op->value, MSG_NOSIGNAL);
         break;
     }
     io_uring_sqe_set_data(sqe, op);

@@ -18,7 +18,11 @@ int32_t iocph__win_handle_attach(iocph__port *port, iocph__handle *handle)
     atomic_init(&wh->family, 0);
     HANDLE os = iocph__win_os(handle);
     if (!CreateIoCompletionPort(os, iocph__win_iocp(port), IOCPH__WIN_KEY_IO, 0)) {
-        int32_t rc = iocph__map_win32(GetLastError());
+        /* For a valid handle, "invalid parameter" means its file object is associated with a
+         * port already (only iocph_handle_associate can bring such a handle). */
+        DWORD error = GetLastError();
+        int32_t rc = error == ERROR_INVALID_PARAMETER ? IOCPH_E_ALREADY_ASSOCIATED
+                                                      : iocph__map_win32(error);
         free(wh);
         return rc;
     }
@@ -48,10 +52,13 @@ void iocph__win_handle_close_os(iocph__handle *handle)
 {
     /* Also called for handles that were never attached (backend_data NULL). A socket is not a
      * plain kernel handle to close: closesocket also releases Winsock's state for it. */
-    if (iocph__win_is_socket_kind(handle->kind))
+    if (handle->os_borrowed) {
+        /* the caller's (a failed iocph_handle_associate): not ours to close */
+    } else if (iocph__win_is_socket_kind(handle->kind)) {
         closesocket((SOCKET)handle->os);
-    else
+    } else {
         CloseHandle(iocph__win_os(handle));
+    }
     free(handle->backend_data);
     handle->backend_data = NULL;
 }

@@ -170,6 +170,8 @@ int32_t iocph__win_socket_create(iocph__port *port, int family, int type, intptr
 /* True when the socket's provider hands out IFS handles (no layered provider in the way): only
  * then may it skip completion packets on success. */
 bool iocph__win_socket_is_ifs(SOCKET s);
+/* Turns off a UDP socket's report of an earlier ICMP "port unreachable" (iocp_winsock.c). */
+void iocph__win_udp_no_connreset(SOCKET s);
 /* The socket's address family, cached in its handle. 0 on error (*error set). */
 int iocph__win_socket_family(iocph__handle *handle, DWORD *error);
 /* AcceptEx, ConnectEx and GetAcceptExSockaddrs, fetched once through WSAIoctl
@@ -197,5 +199,8 @@ void iocph__win_timers_free(iocph__win_port *w);
 /* ---- iocp_handle.c ---- */
 int32_t iocph__win_handle_attach(iocph__port *port, iocph__handle *handle);
 void iocph__win_handle_close_os(iocph__handle *handle);
+int32_t iocph__win_handle_adopt(iocph__port *port, uint32_t kind, intptr_t os, bool duplicate,
+                                iocph__adopt *adopt);
+void iocph__win_handle_unadopt(iocph__port *port, uint32_t kind, const iocph__adopt *adopt);
 
 #endif

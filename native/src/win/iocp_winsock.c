@@ -27,7 +27,7 @@ int32_t iocph__win_winsock_init(void)
 /* Unconnected UDP sockets on Windows report an ICMP "port unreachable" for an earlier send as
  * WSAECONNRESET on the next receive; Linux reports nothing. Turning that off keeps a UDP
  * receive's outcome the same on both. Failure (an old stack, Wine) only loses that tidiness. */
-static void udp_no_connreset(SOCKET s)
+void iocph__win_udp_no_connreset(SOCKET s)
 {
     BOOL report = FALSE;
     DWORD ignored;
@@ -46,7 +46,7 @@ int32_t iocph__win_socket_create(iocph__port *port, int family, int type, intptr
     if (s == INVALID_SOCKET)
         return iocph__map_win32((unsigned long)WSAGetLastError());
     if (type == SOCK_DGRAM)
-        udp_no_connreset(s);
+        iocph__win_udp_no_connreset(s);
     *os = (intptr_t)s;
     return IOCPH_OK;
 }

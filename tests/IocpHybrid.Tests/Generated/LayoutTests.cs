@@ -118,7 +118,7 @@ public sealed unsafe class LayoutTests
     [Fact]
     public void iocph_status_has_the_C_values()
     {
-        Assert.Equal(32, Enum.GetNames<iocph_status>().Length);
+        Assert.Equal(35, Enum.GetNames<iocph_status>().Length);
         Assert.Equal<int>(0, (int)iocph_status.IOCPH_OK);
         Assert.Equal<int>(-20000, (int)iocph_status.IOCPH_E_UNKNOWN);
         Assert.Equal<int>(-20001, (int)iocph_status.IOCPH_E_INVALID_ARGUMENT);
@@ -151,6 +151,9 @@ public sealed unsafe class LayoutTests
         Assert.Equal<int>(-20028, (int)iocph_status.IOCPH_E_MESSAGE_TOO_LARGE);
         Assert.Equal<int>(-20029, (int)iocph_status.IOCPH_E_NOT_CONNECTED);
         Assert.Equal<int>(-20030, (int)iocph_status.IOCPH_E_WOULD_BLOCK);
+        Assert.Equal<int>(-20031, (int)iocph_status.IOCPH_E_WRONG_KIND);
+        Assert.Equal<int>(-20032, (int)iocph_status.IOCPH_E_ALREADY_ASSOCIATED);
+        Assert.Equal<int>(-20033, (int)iocph_status.IOCPH_E_NOT_OVERLAPPED);
     }
 
     [Fact]
@@ -185,6 +188,26 @@ public sealed unsafe class LayoutTests
         Assert.Equal<int>(6, (int)iocph_backend_reason.IOCPH_REASON_IO_URING_TOO_OLD);
         Assert.Equal<int>(7, (int)iocph_backend_reason.IOCPH_REASON_IO_URING_FAILED);
         Assert.Equal<int>(8, (int)iocph_backend_reason.IOCPH_REASON_NOT_THIS_OS);
+    }
+
+    [Fact]
+    public void iocph_handle_kind_has_the_C_values()
+    {
+        Assert.Equal(6, Enum.GetNames<iocph_handle_kind>().Length);
+        Assert.Equal<int>(1, (int)iocph_handle_kind.IOCPH_HANDLE_FILE);
+        Assert.Equal<int>(2, (int)iocph_handle_kind.IOCPH_HANDLE_PIPE_READ);
+        Assert.Equal<int>(3, (int)iocph_handle_kind.IOCPH_HANDLE_PIPE_WRITE);
+        Assert.Equal<int>(4, (int)iocph_handle_kind.IOCPH_HANDLE_TCP_LISTENER);
+        Assert.Equal<int>(5, (int)iocph_handle_kind.IOCPH_HANDLE_TCP);
+        Assert.Equal<int>(6, (int)iocph_handle_kind.IOCPH_HANDLE_UDP);
+    }
+
+    [Fact]
+    public void iocph_associate_flags_has_the_C_values()
+    {
+        Assert.Equal(2, Enum.GetNames<iocph_associate_flags>().Length);
+        Assert.Equal<int>(0, (int)iocph_associate_flags.IOCPH_ASSOCIATE_NONE);
+        Assert.Equal<int>(1, (int)iocph_associate_flags.IOCPH_ASSOCIATE_DUPLICATE);
     }
 
     [Fact]

@@ -83,6 +83,10 @@ public static unsafe partial class NativeMethods
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
+    public static extern int iocph_handle_associate([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("int64_t")] long os_handle, [NativeTypeName("int32_t")] int kind, [NativeTypeName("uint64_t")] ulong key, [NativeTypeName("uint32_t")] uint flags, [NativeTypeName("iocph_handle_t *")] ulong* handle);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
     public static extern int iocph_file_open([NativeTypeName("iocph_port_t")] ulong port, [NativeTypeName("const char *")] sbyte* path_utf8, [NativeTypeName("uint32_t")] uint flags, [NativeTypeName("uint64_t")] ulong key, [NativeTypeName("iocph_handle_t *")] ulong* file);
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
