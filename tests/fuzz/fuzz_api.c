@@ -133,7 +133,7 @@ static fz_pick pick_handle(fz_in *in, uint32_t kinds)
 static bool handle_usable(int index)
 {
     return index >= 0 && fz_handles[index].life == FZ_LIVE &&
-           !fz_ports[fz_handles[index].port].shut;
+           !fz_ports[fz_handles[index].port].stopping;
 }
 
 static int port_of(fz_pick h) { return h.index >= 0 ? fz_handles[h.index].port : 0; }
@@ -357,6 +357,9 @@ static void op_dequeue(fz_in *in)
     if (p.index < 0 || !port_live(p.index))
         CHECK(s == IOCPH_E_BADHANDLE, "iocph_port_dequeue on a stale/forged port returned %d",
               (int)s);
+    else if (!fz_ports[p.index].push && fz_ports[p.index].shut)
+        CHECK(s == IOCPH_E_SHUTDOWN, "iocph_port_dequeue after the shutdown completed returned %d",
+              (int)s);
 }
 
 /* Pull mode: shuts down with repeated zero waits, dequeuing in between, until done. */
@@ -422,6 +425,8 @@ static void op_port_shutdown(fz_in *in)
     bool push = live && fz_ports[p.index].push;
     uint32_t timeout = (b & 3) == 0 ? 0 : (b & 3) == 1 ? 3 : push ? UINT32_MAX : 1;
     bool was_shut = live && fz_ports[p.index].shut;
+    if (live)
+        fz_mark_cancel(0, -1, p.index);
     int32_t s = iocph_port_shutdown(p.value, timeout);
     fz_check_status("iocph_port_shutdown", s);
     if (!live) {
@@ -435,6 +440,8 @@ static void op_port_shutdown(fz_in *in)
           "iocph_port_shutdown returned %d (%s)", (int)s, iocph_status_message(s));
     if (timeout == UINT32_MAX)
         CHECK(s != IOCPH_E_TIMEOUT, "iocph_port_shutdown(forever) timed out");
+    if (s == IOCPH_OK || s == IOCPH_E_TIMEOUT)
+        fz_ports[p.index].stopping = true;
     if (s == IOCPH_OK) {
         fz_ports[p.index].shut = true;
         check_stats_after_shutdown(p.index);
@@ -444,11 +451,12 @@ static void op_port_shutdown(fz_in *in)
 static void destroy_port(int index, bool drain_first)
 {
     fz_port *port = &fz_ports[index];
+    fz_mark_cancel(0, -1, index);
     if (port->push || drain_first) {
         int32_t s = drain_and_shutdown(index);
         CHECK(s == IOCPH_OK || (s == IOCPH_E_SHUTDOWN && port->shut),
               "iocph_port_shutdown returned %d (%s)", (int)s, iocph_status_message(s));
-        port->shut = true;
+        port->shut = port->stopping = true;
         check_stats_after_shutdown(index);
     }
     int32_t s = iocph_port_destroy(port->value);
@@ -470,6 +478,7 @@ static void op_port_destroy(fz_in *in)
         /* Push ports: destroy straight away, which must still deliver everything. Pull ports:
          * drained first (every completion checked), or not (the undelivered are discarded). */
         if (fz_ports[p.index].push && (b & 1)) {
+            fz_mark_cancel(0, -1, p.index);
             int32_t s = iocph_port_destroy(p.value);
             CHECK(s == IOCPH_OK, "iocph_port_destroy returned %d", (int)s);
             CHECK(fz_pending(p.index) == 0, "port %d: %d completions owed after its destroy",
@@ -494,7 +503,7 @@ static void op_post(fz_in *in)
         return;
     rec->value = value;
     int32_t s = iocph_port_post(p.value, key, fz_rec_user_data(rec), value);
-    CHECK(s != IOCPH_OK || (port_live(p.index) && !fz_ports[p.index].shut),
+    CHECK(s != IOCPH_OK || (port_live(p.index) && !fz_ports[p.index].stopping),
           "iocph_port_post on a %s port returned IOCPH_OK",
           p.index < 0 ? "forged" : port_live(p.index) ? "shut-down" : "destroyed");
     fz_rec_started(rec, s);
@@ -564,6 +573,10 @@ static void op_cancel(fz_in *in)
     } else if (b >= 0xF0 && (b & 1)) {
         op = u64(in);
     }
+    if (all)
+        fz_mark_cancel(0, h.index, -1);
+    else if (op != 0)
+        fz_mark_cancel(op, -1, -1);
     int32_t s = all ? iocph_handle_cancel_all(h.value) : iocph_op_cancel(h.value, op);
     fz_check_status("cancel", s);
     bool live = h.index >= 0 && fz_handles[h.index].life == FZ_LIVE;
@@ -585,6 +598,8 @@ static void op_cancel(fz_in *in)
 static void op_close(fz_in *in)
 {
     fz_pick h = pick_handle(in, ~0u);
+    if (h.index >= 0)
+        fz_mark_cancel(0, h.index, -1);
     int32_t s = iocph_handle_close(h.value);
     fz_check_status("iocph_handle_close", s);
     if (h.index >= 0 && fz_handles[h.index].life == FZ_LIVE) {
@@ -633,7 +648,7 @@ static void op_file_open(fz_in *in)
     fz_check_status("iocph_file_open", s);
     if (s != IOCPH_OK)
         return;
-    CHECK(port_live(p.index) && !fz_ports[p.index].shut && arg && (which & 0x80) == 0 &&
+    CHECK(port_live(p.index) && !fz_ports[p.index].stopping && arg && (which & 0x80) == 0 &&
               (flags & (IOCPH_FILE_READ | IOCPH_FILE_WRITE)) != 0,
           "iocph_file_open returned IOCPH_OK (port %d, path %s, flags 0x%x)", p.index,
           arg ? arg : "NULL", flags);
@@ -723,7 +738,7 @@ static void op_pipe_create(fz_in *in)
     fz_check_status("iocph_pipe_create", s);
     if (s != IOCPH_OK)
         return;
-    CHECK(port_live(p.index) && !fz_ports[p.index].shut && !(b & 1),
+    CHECK(port_live(p.index) && !fz_ports[p.index].stopping && !(b & 1),
           "iocph_pipe_create returned IOCPH_OK (port %d)", p.index);
     fz_handle_add(r, FZ_H_PIPE_READ, p.index, key, 0);
     fz_handle_add(w, FZ_H_PIPE_WRITE, p.index, key, 0);
@@ -769,7 +784,7 @@ static void op_tcp_listen(fz_in *in)
     fz_check_status("iocph_tcp_listen", s);
     if (s != IOCPH_OK)
         return;
-    CHECK(port_live(p.index) && !fz_ports[p.index].shut && !must_refuse && !(b & 0x40),
+    CHECK(port_live(p.index) && !fz_ports[p.index].stopping && !must_refuse && !(b & 0x40),
           "iocph_tcp_listen returned IOCPH_OK (port %d, family %u, flags 0x%x)", p.index,
           local.family, flags);
     fz_handle_add(listener, FZ_H_LISTENER, p.index, key, 0);
@@ -787,7 +802,7 @@ static void op_udp_bind(fz_in *in)
     fz_check_status("iocph_udp_bind", s);
     if (s != IOCPH_OK)
         return;
-    CHECK(port_live(p.index) && !fz_ports[p.index].shut && !must_refuse,
+    CHECK(port_live(p.index) && !fz_ports[p.index].stopping && !must_refuse,
           "iocph_udp_bind returned IOCPH_OK (port %d, family %u, flags 0x%x)", p.index,
           local.family, flags);
     fz_handle_add(sock, FZ_H_UDP, p.index, key, 0);
@@ -820,7 +835,7 @@ static void op_tcp_connect(fz_in *in)
         fz_rec_started(rec, s);
         return;
     }
-    CHECK(port_live(p.index) && !fz_ports[p.index].shut && !must_refuse &&
+    CHECK(port_live(p.index) && !fz_ports[p.index].stopping && !must_refuse &&
               !((b & 4) && (b & 3) == 2),
           "iocph_tcp_connect returned IOCPH_OK (port %d, family %u, port %u)", p.index,
           remote.family, remote.port);

@@ -232,6 +232,11 @@ static void check_result(const fz_rec *rec, const iocph_completion *e)
         if (r > IOCPH_E_UNKNOWN || r < IOCPH_E_WOULD_BLOCK)
             fz_fail("record %d (kind %d): result %lld is no IOCPH_E_* code", index,
                     (int)rec->kind, (long long)r);
+        /* A cancel aimed elsewhere (another op, a reused slot) must not reach this one. */
+        if (r == IOCPH_E_CANCELED && !rec->cancel_asked)
+            fz_fail("record %d (kind %d, op 0x%llx): completed with IOCPH_E_CANCELED, but no "
+                    "cancel, close, shutdown or destroy was aimed at it",
+                    index, (int)rec->kind, (unsigned long long)rec->op);
         return;
     }
     if (e->os_error != 0)
@@ -339,6 +344,20 @@ void fz_deliver(int port, const iocph_completion *entries, uint32_t count, bool 
             fz_rec_started(rec, iocph_port_post(value, rec->key, fz_rec_user_data(rec), next));
         }
     }
+}
+
+void fz_mark_cancel(uint64_t op, int handle, int port)
+{
+    fz_lock();
+    for (int i = 0; i < fz_rec_count; i++) {
+        fz_rec *rec = &fz_recs[i];
+        if (rec->state != FZ_REC_PENDING)
+            continue;
+        if ((op != 0 && rec->op == op) || (handle >= 0 && rec->handle == handle) ||
+            (port >= 0 && rec->port == port))
+            rec->cancel_asked = true;
+    }
+    fz_unlock();
 }
 
 int fz_pending(int port)

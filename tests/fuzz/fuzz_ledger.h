@@ -68,6 +68,8 @@ typedef struct fz_rec {
     iocph_op_t op;
     int64_t result;
     bool send_direction;  /* counted in the handle's sends (else receives) */
+    bool cancel_asked;    /* a cancel, close, shutdown or destroy may have reached it: only then
+                             may it complete with IOCPH_E_CANCELED */
 } fz_rec;
 
 typedef enum fz_handle_kind {
@@ -97,7 +99,9 @@ typedef struct fz_port {
     iocph_port_t value;
     fz_life life;      /* FZ_STALE once destroyed */
     bool push;
-    bool shut;         /* a shutdown completed: starts are refused */
+    bool shut;         /* a shutdown completed */
+    bool stopping;     /* a shutdown began (returned IOCPH_OK or IOCPH_E_TIMEOUT): starts and
+                          posts are refused */
     uint64_t started;  /* accepted starts (posts included) */
     uint64_t delivered;
 } fz_port;
@@ -138,6 +142,11 @@ void fz_rec_started(fz_rec *rec, int32_t status);
 /* Checks and records delivered completions of port `port`: a callback batch (in_callback: the
  * packets' actions run, shutdown and destroy must answer IOCPH_E_WRONGTHREAD) or a dequeue. */
 void fz_deliver(int port, const iocph_completion *entries, uint32_t count, bool in_callback);
+
+/* Before a cancel-like call: the pending operations it may reach may now complete with
+ * IOCPH_E_CANCELED. By op value (iocph_op_cancel), by handle (cancel_all, close) or by port
+ * (shutdown, destroy); -1 / 0 for "any". */
+void fz_mark_cancel(uint64_t op, int handle, int port);
 
 /* Completions still owed on a port. */
 int fz_pending(int port);
