@@ -247,7 +247,7 @@ static iocph_endpoint pick_remote(fz_in *in, uint32_t kinds, bool *must_refuse)
 }
 
 /* A local endpoint to bind: loopback with port 0, another loopback address, a port in use, an
- * address this host lacks, or junk. */
+ * address this host lacks, or junk; and flags for the calls that take them. */
 static iocph_endpoint pick_local(fz_in *in, uint32_t *flags, bool *must_refuse)
 {
     uint8_t b = u8(in);
@@ -264,9 +264,13 @@ static iocph_endpoint pick_local(fz_in *in, uint32_t *flags, bool *must_refuse)
     case 6: e.family = (uint16_t)(7 + u8(in)); *must_refuse = true; break;
     default: e.port = u16(in); break;
     }
-    if (e.family == IOCPH_AF_INET && (*flags & IOCPH_SOCKET_DUAL_MODE))
-        *must_refuse = true;
     return e;
+}
+
+/* The header's rule for socket flags at bind: DUAL_MODE is refused for an IPv4 endpoint. */
+static bool flags_refused(const iocph_endpoint *local, uint32_t flags)
+{
+    return local->family == IOCPH_AF_INET && (flags & IOCPH_SOCKET_DUAL_MODE) != 0;
 }
 
 /* ---- ports ---- */
@@ -779,6 +783,7 @@ static void op_tcp_listen(fz_in *in)
     uint8_t b = u8(in);
     int32_t backlog = (b & 0x80) ? -1 : (int32_t)(b & 7);
     uint64_t key = u8(in);
+    must_refuse |= flags_refused(&local, flags);
     iocph_handle_t listener = 0;
     int32_t s = iocph_tcp_listen(p.value, (b & 0x40) ? NULL : &local, backlog, flags, key, &listener);
     fz_check_status("iocph_tcp_listen", s);
@@ -797,6 +802,7 @@ static void op_udp_bind(fz_in *in)
     bool must_refuse = false;
     iocph_endpoint local = pick_local(in, &flags, &must_refuse);
     uint64_t key = u8(in);
+    must_refuse |= flags_refused(&local, flags);
     iocph_handle_t sock = 0;
     int32_t s = iocph_udp_bind(p.value, &local, flags, key, &sock);
     fz_check_status("iocph_udp_bind", s);
@@ -837,8 +843,9 @@ static void op_tcp_connect(fz_in *in)
     }
     CHECK(port_live(p.index) && !fz_ports[p.index].stopping && !must_refuse &&
               !((b & 4) && (b & 3) == 2),
-          "iocph_tcp_connect returned IOCPH_OK (port %d, family %u, port %u)", p.index,
-          remote.family, remote.port);
+          "iocph_tcp_connect returned IOCPH_OK (port %d, remote family %u port %u, local %s "
+          "family %u)", p.index, remote.family, remote.port, (b & 3) == 1 ? "given" : "NULL",
+          local.family);
     int index = fz_handle_add(sock, FZ_H_TCP, p.index, key, 0);
     fz_lock();
     rec->handle = index;
