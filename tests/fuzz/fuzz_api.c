@@ -659,19 +659,27 @@ static void op_file_open(fz_in *in)
     fz_handle_add(file, FZ_H_FILE, p.index, key, flags);
 }
 
+/* The record of a plain read or write of `length` bytes on handle h: a buffer of that many bytes
+ * (and one more, for the misaligned variant) the library writes into or reads from. */
+static fz_rec *new_io_rec(fz_kind kind, fz_pick h, uint32_t length, bool write)
+{
+    size_t real = real_length(length) + 1;
+    fz_rec *rec = fz_rec_new(kind, port_of(h), h.index, h.index >= 0 ? fz_handles[h.index].key : 0,
+                             write ? 0 : real, write ? real : 0);
+    if (rec)
+        rec->length = length;
+    return rec;
+}
+
 static void op_file_io(fz_in *in, bool write)
 {
     fz_pick h = pick_handle(in, 1u << FZ_H_FILE);
     uint32_t length = pick_length(in);
     uint64_t offset = pick_offset(in);
     uint8_t mode = u8(in);
-    size_t real = real_length(length);
-    fz_rec *rec = fz_rec_new(write ? FZ_OP_FILE_WRITE : FZ_OP_FILE_READ, port_of(h), h.index,
-                             h.index >= 0 ? fz_handles[h.index].key : 0, write ? 0 : real + 1,
-                             write ? real + 1 : 0);
+    fz_rec *rec = new_io_rec(write ? FZ_OP_FILE_WRITE : FZ_OP_FILE_READ, h, length, write);
     if (!rec)
         return;
-    rec->length = length;
     uint8_t *buf = pick_buffer(mode, write ? rec->out_buf : rec->in_buf);
     bool must_refuse = length == 0 || length > IOCPH_MAX_IO_LENGTH || buf == NULL ||
                        offset > (uint64_t)INT64_MAX;
@@ -753,13 +761,9 @@ static void op_pipe_io(fz_in *in, bool write)
     fz_pick h = pick_handle(in, 1u << (write ? FZ_H_PIPE_WRITE : FZ_H_PIPE_READ));
     uint32_t length = pick_length(in);
     uint8_t mode = u8(in);
-    size_t real = real_length(length);
-    fz_rec *rec = fz_rec_new(write ? FZ_OP_PIPE_WRITE : FZ_OP_PIPE_READ, port_of(h), h.index,
-                             h.index >= 0 ? fz_handles[h.index].key : 0, write ? 0 : real + 1,
-                             write ? real + 1 : 0);
+    fz_rec *rec = new_io_rec(write ? FZ_OP_PIPE_WRITE : FZ_OP_PIPE_READ, h, length, write);
     if (!rec)
         return;
-    rec->length = length;
     uint8_t *buf = pick_buffer(mode, write ? rec->out_buf : rec->in_buf);
     bool must_refuse = length == 0 || length > IOCPH_MAX_IO_LENGTH || buf == NULL;
     iocph_op_t *op = (mode & 8) ? NULL : &rec->op;
@@ -899,15 +903,11 @@ static void op_socket_io(fz_in *in, bool send)
         length = pick_length(in);
         must_refuse = length == 0 || length > IOCPH_MAX_IO_LENGTH;
     }
-    size_t real = real_length(length);
-    fz_rec *rec = fz_rec_new(send ? FZ_OP_SEND : FZ_OP_RECEIVE, port_of(h), h.index,
-                             h.index >= 0 ? fz_handles[h.index].key : 0, send ? 0 : real + 1,
-                             send ? real + 1 : 0);
+    fz_rec *rec = new_io_rec(send ? FZ_OP_SEND : FZ_OP_RECEIVE, h, length, send);
     if (!rec) {
         free(buffers);
         return;
     }
-    rec->length = length;
     uint8_t *base = send ? rec->out_buf : rec->in_buf;
     uint8_t *buf = pick_buffer(b >> 1, base);
     iocph_op_t *op = (b & 0x40) ? NULL : &rec->op;
@@ -1017,12 +1017,9 @@ static void op_udp_send_to(fz_in *in)
     iocph_endpoint remote = pick_remote(in, (1u << FZ_H_UDP) | (1u << FZ_H_LISTENER), &must_refuse);
     uint32_t timeout = pick_timeout(in);
     uint8_t b = u8(in);
-    size_t real = real_length(length);
-    fz_rec *rec = fz_rec_new(FZ_OP_UDP_SEND, port_of(h), h.index,
-                             h.index >= 0 ? fz_handles[h.index].key : 0, 0, real + 1);
+    fz_rec *rec = new_io_rec(FZ_OP_UDP_SEND, h, length, true);
     if (!rec)
         return;
-    rec->length = length;
     uint8_t *buf = pick_buffer(b, rec->out_buf);
     must_refuse |= buf == NULL || (b & 0x80) != 0;
     /* `remote` is copied at the call: a heap copy freed right after it. */
@@ -1041,12 +1038,9 @@ static void op_udp_receive_from(fz_in *in)
     uint32_t length = pick_length(in);
     uint32_t timeout = pick_timeout(in);
     uint8_t b = u8(in);
-    size_t real = real_length(length);
-    fz_rec *rec = fz_rec_new(FZ_OP_UDP_RECEIVE, port_of(h), h.index,
-                             h.index >= 0 ? fz_handles[h.index].key : 0, real + 1, 0);
+    fz_rec *rec = new_io_rec(FZ_OP_UDP_RECEIVE, h, length, false);
     if (!rec)
         return;
-    rec->length = length;
     if (!(b & 0x10)) {
         rec->remote = malloc(sizeof *rec->remote);
         memset(rec->remote, FZ_CANARY, sizeof *rec->remote);

@@ -137,6 +137,18 @@ uint64_t fz_rec_user_data(const fz_rec *rec)
     return (run << 20) | (uint64_t)(rec - fz_recs);
 }
 
+/* Under the lock: from now on nothing may write the memory the library was given to write
+ * (checked at the end of the input). */
+static void set_canaries(fz_rec *rec)
+{
+    if (rec->in_buf)
+        memset(rec->in_buf, FZ_CANARY, rec->in_len);
+    if (rec->accept)
+        memset(rec->accept, FZ_CANARY, sizeof *rec->accept);
+    if (rec->remote)
+        memset(rec->remote, FZ_CANARY, sizeof *rec->remote);
+}
+
 /* Under the lock: the record is over (completed or refused). */
 static void rec_finished(fz_rec *rec)
 {
@@ -170,10 +182,11 @@ void fz_rec_started(fz_rec *rec, int32_t status)
                     (int)(rec - fz_recs), (int)rec->kind, (long long)rec->result, (int)status,
                     iocph_status_message(status));
         rec->state = FZ_REC_REFUSED;
-        if (rec->accept)
-            memset(rec->accept, FZ_CANARY, sizeof *rec->accept);
-        if (rec->remote)
-            memset(rec->remote, FZ_CANARY, sizeof *rec->remote);
+        /* in_buf holds the canary from its allocation on: a refused start must not touch it */
+        uint8_t *in_buf = rec->in_buf;
+        rec->in_buf = NULL;
+        set_canaries(rec);
+        rec->in_buf = in_buf;
         rec_finished(rec);
     }
     fz_unlock();
@@ -305,14 +318,9 @@ void fz_deliver(int port, const iocph_completion *entries, uint32_t count, bool 
         rec->state = FZ_REC_DONE;
         rec->result = e->result;
         fz_ports[port].delivered++;
-        if (rec->accept) {
+        if (rec->accept)
             adopt_accepted(rec, e->result);
-            memset(rec->accept, FZ_CANARY, sizeof *rec->accept);
-        }
-        if (rec->remote)
-            memset(rec->remote, FZ_CANARY, sizeof *rec->remote);
-        if (rec->in_buf)
-            memset(rec->in_buf, FZ_CANARY, rec->in_len);
+        set_canaries(rec);
         if (rec->kind == FZ_OP_POST && (rec->value & 3) != 0 && nactions < 64)
             actions[nactions++] = (fz_action){(int)index, (uint32_t)(rec->value & 3)};
         rec_finished(rec);
@@ -400,12 +408,7 @@ void fz_discard_pending(int port)
         if (rec->port != port || rec->state != FZ_REC_PENDING)
             continue;
         rec->state = FZ_REC_DISCARDED;
-        if (rec->in_buf)
-            memset(rec->in_buf, FZ_CANARY, rec->in_len);
-        if (rec->accept)
-            memset(rec->accept, FZ_CANARY, sizeof *rec->accept);
-        if (rec->remote)
-            memset(rec->remote, FZ_CANARY, sizeof *rec->remote);
+        set_canaries(rec);
         rec_finished(rec);
     }
     fz_unlock();
