@@ -107,7 +107,7 @@ function Install-Prerequisites([bool] $NeedWine) {
     if ($needClang -and -not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'stddef.h' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
         $missing.Add('libclang-common-14-dev')
     }
-    if ($Command -in 'test', 'fuzz' -and -not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'libclang_rt.fuzzer-x86_64.a' -ErrorAction SilentlyContinue | Select-Object -First 1)) { $missing.AddRange([string[]] @('clang', 'libclang-rt-14-dev')) } # fuzz (scripts/Fuzz.ps1)
+    if ($Command -in 'test', 'fuzz' -and (-not (Get-Command clang -ErrorAction SilentlyContinue) -or -not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'libclang_rt.fuzzer-x86_64.a' -ErrorAction SilentlyContinue | Select-Object -First 1))) { $missing.AddRange([string[]] @('clang', 'libclang-rt-14-dev')) } # fuzz (scripts/Fuzz.ps1)
     # test: the pkg-config consumer test.
     if ($Command -eq 'test' -and -not (Get-Command pkg-config -ErrorAction SilentlyContinue)) { $missing.Add('pkg-config') }
     if ($NeedWine) {
