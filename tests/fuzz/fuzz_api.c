@@ -395,7 +395,7 @@ static void check_stats_after_shutdown(int index)
     st.size = sizeof st;
     int32_t s = iocph_port_get_stats(port->value, &st);
     CHECK(s == IOCPH_OK, "iocph_port_get_stats of a shut-down port returned %d", (int)s);
-    uint64_t open = 0;
+    uint64_t open = port->untracked;
     fz_lock();
     for (int i = 0; i < fz_handle_count; i++)
         open += fz_handles[i].port == index && fz_handles[i].life == FZ_LIVE;

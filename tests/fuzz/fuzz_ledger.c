@@ -207,6 +207,8 @@ int fz_handle_add(uint64_t value, fz_handle_kind kind, int port, uint64_t key, u
         index = fz_handle_count++;
         fz_handles[index] = (fz_handle){.value = value, .kind = kind, .life = FZ_LIVE,
                                         .port = port, .key = key, .file_flags = flags};
+    } else {
+        fz_ports[port].untracked++;
     }
     fz_unlock();
     return index;

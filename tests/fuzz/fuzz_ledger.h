@@ -104,6 +104,7 @@ typedef struct fz_port {
                           posts are refused */
     uint64_t started;  /* accepted starts (posts included) */
     uint64_t delivered;
+    uint64_t untracked; /* handles made while the handle table was full (closed by destroy) */
 } fz_port;
 
 extern fz_port fz_ports[FZ_MAX_PORTS];
@@ -156,7 +157,8 @@ int fz_wait_pending(int port, uint32_t timeout_ms);
  * their buffers any more (canaried now, checked at the end). */
 void fz_discard_pending(int port);
 
-/* Adds a handle (the lock held or not: it takes it). -1 when the table is full. */
+/* Adds a handle (takes the lock). -1 when the table is full: the handle then only counts in its
+ * port's `untracked`. */
 int fz_handle_add(uint64_t value, fz_handle_kind kind, int port, uint64_t key, uint32_t flags);
 /* The live handle with this value, or -1. */
 int fz_handle_find_live(uint64_t value);
