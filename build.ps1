@@ -23,6 +23,8 @@
     bench      benchmarks (Release, pinned with taskset): TCP echo, files, the port, allocations,
                instruction counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/;
                --wine: the smoke pass on IOCP, the contenders' win-x64 builds under Wine
+    fuzz       the libFuzzer harness of tests/fuzz (clang): --minutes N (default 10) per backend,
+               --backend io_uring|epoll (default both); test runs it 30 s per backend
     pack       the NuGet package: artifacts/packages/IocpHybrid.<version>.nupkg and .snupkg, with the
                native library for linux-x64, linux-arm64 (cross-built) and win-x64 (mingw-w64)
     clean      removes artifacts/ and the projects' bin/ and obj/
@@ -35,7 +37,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'generate', 'clean', 'bench', 'pack')]
+    [ValidateSet('build', 'test', 'demo', 'generate', 'clean', 'bench', 'pack', 'fuzz')]
     [string] $Command = 'build',
 
     # Skip everything that needs Wine (Windows backend tests, managed tests under Wine).
@@ -105,6 +107,7 @@ function Install-Prerequisites([bool] $NeedWine) {
     if ($needClang -and -not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'stddef.h' -ErrorAction SilentlyContinue | Select-Object -First 1)) {
         $missing.Add('libclang-common-14-dev')
     }
+    if ($Command -in 'test', 'fuzz' -and (-not (Get-Command clang -ErrorAction SilentlyContinue) -or -not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'libclang_rt.fuzzer-x86_64.a' -ErrorAction SilentlyContinue | Select-Object -First 1))) { $missing.AddRange([string[]] @('clang', 'libclang-rt-14-dev')) } # fuzz (scripts/Fuzz.ps1)
     # test: the pkg-config consumer test.
     if ($Command -eq 'test' -and -not (Get-Command pkg-config -ErrorAction SilentlyContinue)) { $missing.Add('pkg-config') }
     if ($NeedWine) {
@@ -318,6 +321,7 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Native-Tests 'linux-x64-asan' 'asan+ubsan (epoll)' @{ IOCPH_BACKEND = 'epoll' }
         Invoke-Native-Tests 'linux-x64-tsan' 'tsan (io_uring)'
         Invoke-Native-Tests 'linux-x64-tsan' 'tsan (epoll)' @{ IOCPH_BACKEND = 'epoll' }
+        Invoke-FuzzSuites # libFuzzer, 30 s per backend (scripts/Fuzz.ps1)
         if ($WithWine) { Invoke-Native-Tests 'win-x64' 'iocp (wine)' }
         Invoke-Binding-Check
         Invoke-Managed-Tests-Host 'linux (io_uring)'
@@ -494,6 +498,7 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 # ---------------------------------------------------------------------------------------------
 
 . (Join-Path $Root 'scripts/Valgrind.ps1') # Get-CallgrindValgrind (section 6)
+. (Join-Path $Root 'scripts/Fuzz.ps1') # Invoke-FuzzSuites (test), Invoke-FuzzCommand (fuzz)
 
 # --wine: what the smoke pass on the IOCP backend needs besides the harness: the Wine prefix, the
 # native core for both systems (the echo load generator runs on Linux) and the contenders published
@@ -884,6 +889,10 @@ try {
         'bench' {
             Invoke-Bench $Rest | Out-Host
             if ($script:BenchExitCode -ne 0) { exit $script:BenchExitCode }
+        }
+        'fuzz' {
+            Install-Prerequisites $false
+            Invoke-FuzzCommand $Rest
         }
         'pack' {
             if (-not $OnLinux) { throw 'pack: the three native libraries are built on Linux (mingw-w64 for win-x64, a cross gcc for arm64).' }

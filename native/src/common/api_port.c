@@ -104,14 +104,20 @@ int32_t iocph__port_enter(iocph__port *port)
 {
     atomic_fetch_add_explicit(&port->ops_in_flight, 1, memory_order_acq_rel);
     if (atomic_load_explicit(&port->state, memory_order_acquire) != IOCPH__PORT_RUNNING) {
-        iocph__port_leave(port);
+        iocph__ops_done(port, 1);
         return IOCPH_E_SHUTDOWN;
     }
     atomic_fetch_add_explicit(&port->ops_started, 1, memory_order_relaxed);
     return IOCPH_OK;
 }
 
-void iocph__port_leave(iocph__port *port) { iocph__ops_done(port, 1); }
+/* A start refused after iocph__port_enter let it in: it was never accepted, so it is neither in
+ * flight nor counted as started (ops_started counts what the caller was told started). */
+void iocph__port_leave(iocph__port *port)
+{
+    atomic_fetch_sub_explicit(&port->ops_started, 1, memory_order_relaxed);
+    iocph__ops_done(port, 1);
+}
 
 int32_t iocph_port_get_backend(iocph_port_t value, int32_t *backend)
 {
