@@ -23,6 +23,9 @@
     bench      benchmarks (Release, pinned with taskset): TCP echo, files, the port, allocations,
                instruction counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/;
                --wine: the smoke pass on IOCP, the contenders' win-x64 builds under Wine
+    stress     the stress and soak run (docs/stress.md): --minutes N (default 1), --backend
+               io_uring|epoll|iocp|default (iocp: the win-x64 build under Wine), --seed S; mixed
+               file, pipe, TCP and UDP load, every byte verified; fails on loss, leak or growth
     pack       the NuGet package: artifacts/packages/IocpHybrid.<version>.nupkg and .snupkg, with the
                native library for linux-x64, linux-arm64 (cross-built) and win-x64 (mingw-w64)
     clean      removes artifacts/ and the projects' bin/ and obj/
@@ -35,7 +38,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'generate', 'clean', 'bench', 'pack')]
+    [ValidateSet('build', 'test', 'demo', 'generate', 'clean', 'bench', 'pack', 'stress')]
     [string] $Command = 'build',
 
     # Skip everything that needs Wine (Windows backend tests, managed tests under Wine).
@@ -494,6 +497,7 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 # ---------------------------------------------------------------------------------------------
 
 . (Join-Path $Root 'scripts/Valgrind.ps1') # Get-CallgrindValgrind (section 6)
+. (Join-Path $Root 'scripts/Stress.ps1') # Invoke-StressCommand, Invoke-Stress-Suite (issue 17)
 
 # --wine: what the smoke pass on the IOCP backend needs besides the harness: the Wine prefix, the
 # native core for both systems (the echo load generator runs on Linux) and the contenders published
@@ -860,6 +864,9 @@ try {
         'bench' {
             Invoke-Bench $Rest | Out-Host
             if ($script:BenchExitCode -ne 0) { exit $script:BenchExitCode }
+        }
+        'stress' {
+            Invoke-StressCommand $Rest
         }
         'pack' {
             if (-not $OnLinux) { throw 'pack: the three native libraries are built on Linux (mingw-w64 for win-x64, a cross gcc for arm64).' }
