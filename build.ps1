@@ -14,7 +14,7 @@
                managed tests on Linux (io_uring, and epoll in a process where a seccomp filter
                refuses io_uring) and as a win-x64 executable under Wine, C programs built
                against installed trees (CMake package, pkg-config; mingw under Wine), the README's
-               C# snippet compiled as pasted, and the benchmark
+               C# snippet compiled as pasted, a minute of the stress tool per Linux backend, and the benchmark
                harness as a smoke pass on Linux (bench --quick) and under Wine (bench --wine): every
                case must produce figures, no speed is asserted; prints 'N passed, M failed[, K skipped]'
                last and fails if anything failed
@@ -330,6 +330,9 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Managed-Tests-Host 'linux (epoll, io_uring refused)' $noUring @{
             IOCPH_TEST_EXPECT_BACKEND = 'epoll'; IOCPH_TEST_EXPECT_REASON = (Get-ExpectedRefusalReason) }
         if ($WithWine) { Invoke-Managed-Tests-Wine }
+        # The stress tool (docs/stress.md): a minute of mixed load per Linux backend, every byte verified.
+        Invoke-Stress-Suite 'stress 1 min (io_uring)' '1' 'io_uring'
+        Invoke-Stress-Suite 'stress 1 min (epoll)' '1' 'epoll'
         # C users (an installed tree via CMake and pkg-config) and the README's C# snippet.
         Invoke-Consumer-Tests $WithWine
         # The NuGet package: packed, its contents checked, and used by a C# project through a local feed.

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace IocpHybrid.Stress;
 
 /// <summary>One sample of the process and the port.</summary>
-internal readonly record struct Sample(TimeSpan Elapsed, long OpsEnded, long BytesVerified, long ResidentBytes, int Descriptors, long InFlight, long HandlesOpen, long GcHeapBytes);
+internal readonly record struct Sample(TimeSpan Elapsed, long OpsEnded, long BytesVerified, long ResidentBytes, int Descriptors, long InFlight, long HandlesOpen, long GcHeapBytes, int Threads);
 
 /// <summary>
 /// Samples resident memory, descriptors, the port's statistics and the managed heap every few seconds,
@@ -21,7 +21,7 @@ internal sealed class Sampler(StressContext ctx, TimeSpan interval)
     internal IReadOnlyList<Sample> Samples => _samples;
 
     internal static string Header =>
-        $"{"time",7} {"ops",12} {"ops/s",9} {"verified MiB",13} {"RSS MiB",8} {"fds",5} {"in flight",9} {"handles",7} {"GC heap MiB",11}";
+        $"{"time",7} {"ops",12} {"ops/s",9} {"verified MiB",13} {"RSS MiB",8} {"fds",5} {"in flight",9} {"handles",7} {"GC heap MiB",11} {"pool threads",12}";
 
     internal Sample Take()
     {
@@ -29,7 +29,7 @@ internal sealed class Sampler(StressContext ctx, TimeSpan interval)
         // managed leak shows as growth instead of hiding in the GC's budget.
         long heap = GC.GetTotalMemory(forceFullCollection: true);
         PortStatistics stats = ctx.Port.GetStatistics();
-        var sample = new Sample(_clock.Elapsed, ctx.Ledger.TotalEnded(), ctx.Ledger.BytesVerified, ProcessProbe.ResidentBytes(), ProcessProbe.OpenDescriptors(), stats.OperationsInFlight, stats.HandlesOpen, heap);
+        var sample = new Sample(_clock.Elapsed, ctx.Ledger.TotalEnded(), ctx.Ledger.BytesVerified, ProcessProbe.ResidentBytes(), ProcessProbe.OpenDescriptors(), stats.OperationsInFlight, stats.HandlesOpen, heap, ThreadPool.ThreadCount);
         lock (_samples)
         {
             Sample? previous = _samples.Count > 0 ? _samples[^1] : null;
@@ -43,7 +43,7 @@ internal sealed class Sampler(StressContext ctx, TimeSpan interval)
     internal static string Format(Sample s, Sample? previous)
     {
         double rate = previous is { } p && s.Elapsed > p.Elapsed ? (s.OpsEnded - p.OpsEnded) / (s.Elapsed - p.Elapsed).TotalSeconds : 0;
-        return $"{s.Elapsed.TotalSeconds,6:F0}s {s.OpsEnded,12} {rate,9:F0} {s.BytesVerified / 1048576.0,13:F1} {s.ResidentBytes / 1048576.0,8:F1} {s.Descriptors,5} {s.InFlight,9} {s.HandlesOpen,7} {s.GcHeapBytes / 1048576.0,11:F1}";
+        return $"{s.Elapsed.TotalSeconds,6:F0}s {s.OpsEnded,12} {rate,9:F0} {s.BytesVerified / 1048576.0,13:F1} {s.ResidentBytes / 1048576.0,8:F1} {s.Descriptors,5} {s.InFlight,9} {s.HandlesOpen,7} {s.GcHeapBytes / 1048576.0,11:F1} {s.Threads,12}";
     }
 
     internal async Task RunAsync(CancellationToken stop)

@@ -12,6 +12,7 @@ internal sealed class StressRun(TimeSpan duration, TimeSpan interval, long seed)
 
     internal async Task<int> RunAsync()
     {
+        LimitThreadPool();
         Console.WriteLine($"seed {seed} (reproduce the choices with --seed {seed}); {duration.TotalMinutes:0.##} min, a sample every {interval.TotalSeconds:0.#} s");
         string scratch = Path.Combine(Path.GetTempPath(), $"iocph-stress-{Environment.ProcessId}");
         Directory.CreateDirectory(scratch);
@@ -132,6 +133,26 @@ internal sealed class StressRun(TimeSpan duration, TimeSpan interval, long seed)
         return verdicts.Count == 0 ? 0 : 1;
     }
 
+    /// <summary>
+    /// Every lane awaits; none blocks a thread, so the load needs about one pool thread per core. On a
+    /// machine busier than its cores the pool takes the slow progress for blocked threads and adds one
+    /// every half second or so, without end, and each thread's stack and per-thread caches (ArrayPool,
+    /// pooled async state machines) then read as growth of RSS and of the managed heap that has nothing
+    /// to do with the library. A ceiling of four per core stops that and leaves room for a thread that a
+    /// closing handle or a continuation holds for a moment; should the library ever block pool threads
+    /// for real, the load then stalls, and the stall watchdog fails the run instead of memory growing.
+    /// </summary>
+    private static void LimitThreadPool()
+    {
+        ThreadPool.GetMaxThreads(out _, out int io);
+        ThreadPool.GetMinThreads(out int minWorkers, out _);
+        int ceiling = Math.Max(minWorkers, 4 * Environment.ProcessorCount);
+        if (!ThreadPool.SetMaxThreads(ceiling, io))
+        {
+            throw new InvalidOperationException($"the thread pool refused a ceiling of {ceiling} workers");
+        }
+    }
+
     private static void PrintBooks(Ledger ledger, TextWriter to)
     {
         to.WriteLine($"{"operation",-11} {"started",11} {"ended",11} {"ok",11} {"canceled",9} {"timed out",9} {"closed",8} {"error",6}");
@@ -144,8 +165,8 @@ internal sealed class StressRun(TimeSpan duration, TimeSpan interval, long seed)
     /// <summary>About a dozen samples spread over the run, as a Markdown table (docs/stress.md keeps them).</summary>
     private static void PrintTable(IReadOnlyList<Sample> samples)
     {
-        Console.WriteLine("| time | ops ended | verified MiB | RSS MiB | fds | in flight | GC heap MiB |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| time | ops ended | verified MiB | RSS MiB | fds | in flight | GC heap MiB | pool threads |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         int step = Math.Max(1, (samples.Count - 1) / 12);
         for (int i = 0; i < samples.Count; i += step)
         {
@@ -158,7 +179,7 @@ internal sealed class StressRun(TimeSpan duration, TimeSpan interval, long seed)
         }
 
         static void Row(Sample s) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {s.Elapsed.TotalMinutes:F1} min | {s.OpsEnded} | {s.BytesVerified / 1048576.0:F0} | {s.ResidentBytes / 1048576.0:F1} | {s.Descriptors} | {s.InFlight} | {s.GcHeapBytes / 1048576.0:F1} |"));
+            $"| {s.Elapsed.TotalMinutes:F1} min | {s.OpsEnded} | {s.BytesVerified / 1048576.0:F0} | {s.ResidentBytes / 1048576.0:F1} | {s.Descriptors} | {s.InFlight} | {s.GcHeapBytes / 1048576.0:F1} | {s.Threads} |"));
     }
 
     /// <summary>The last line, which scripts/Stress.ps1 reads.</summary>
