@@ -14,7 +14,7 @@
                managed tests on Linux (io_uring, and epoll in a process where a seccomp filter
                refuses io_uring) and as a win-x64 executable under Wine, C programs built
                against installed trees (CMake package, pkg-config; mingw under Wine), the README's
-               C# snippet compiled as pasted, and the benchmark
+               C# snippet compiled as pasted, a minute of the stress tool per Linux backend, and the benchmark
                harness as a smoke pass on Linux (bench --quick) and under Wine (bench --wine): every
                case must produce figures, no speed is asserted; prints 'N passed, M failed[, K skipped]'
                last and fails if anything failed
@@ -25,6 +25,9 @@
                --wine: the smoke pass on IOCP, the contenders' win-x64 builds under Wine
     fuzz       the libFuzzer harness of tests/fuzz (clang): --minutes N (default 10) per backend,
                --backend io_uring|epoll (default both); test runs it 30 s per backend
+    stress     the stress and soak run (docs/stress.md): --minutes N (default 1), --backend
+               io_uring|epoll|iocp|default (iocp: the win-x64 build under Wine), --seed S; mixed
+               file, pipe, TCP and UDP load, every byte verified; fails on loss, leak or growth
     pack       the NuGet package: artifacts/packages/IocpHybrid.<version>.nupkg and .snupkg, with the
                native library for linux-x64, linux-arm64 (cross-built) and win-x64 (mingw-w64)
     clean      removes artifacts/ and the projects' bin/ and obj/
@@ -37,7 +40,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'generate', 'clean', 'bench', 'pack', 'fuzz')]
+    [ValidateSet('build', 'test', 'demo', 'generate', 'clean', 'bench', 'pack', 'fuzz', 'stress')]
     [string] $Command = 'build',
 
     # Skip everything that needs Wine (Windows backend tests, managed tests under Wine).
@@ -331,6 +334,9 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Managed-Tests-Host 'linux (epoll, io_uring refused)' $noUring @{
             IOCPH_TEST_EXPECT_BACKEND = 'epoll'; IOCPH_TEST_EXPECT_REASON = (Get-ExpectedRefusalReason) }
         if ($WithWine) { Invoke-Managed-Tests-Wine }
+        # The stress tool (docs/stress.md): a minute of mixed load per Linux backend, every byte verified.
+        Invoke-Stress-Suite 'stress 1 min (io_uring)' '1' 'io_uring'
+        Invoke-Stress-Suite 'stress 1 min (epoll)' '1' 'epoll'
         # C users (an installed tree via CMake and pkg-config) and the README's C# snippet.
         Invoke-Consumer-Tests $WithWine
         # The NuGet package: packed, its contents checked, and used by a C# project through a local feed.
@@ -499,6 +505,7 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 
 . (Join-Path $Root 'scripts/Valgrind.ps1') # Get-CallgrindValgrind (section 6)
 . (Join-Path $Root 'scripts/Fuzz.ps1') # Invoke-FuzzSuites (test), Invoke-FuzzCommand (fuzz)
+. (Join-Path $Root 'scripts/Stress.ps1') # Invoke-StressCommand, Invoke-Stress-Suite (issue 17)
 
 # --wine: what the smoke pass on the IOCP backend needs besides the harness: the Wine prefix, the
 # native core for both systems (the echo load generator runs on Linux) and the contenders published
@@ -893,6 +900,9 @@ try {
         'fuzz' {
             Install-Prerequisites $false
             Invoke-FuzzCommand $Rest
+        }
+        'stress' {
+            Invoke-StressCommand $Rest
         }
         'pack' {
             if (-not $OnLinux) { throw 'pack: the three native libraries are built on Linux (mingw-w64 for win-x64, a cross gcc for arm64).' }
