@@ -60,9 +60,11 @@ $ValgrindTools = @('callgrind', 'memcheck')
 # Returns the valgrind to use for callgrind and memcheck, or throws with the reason it can't be had.
 function Get-PatchedValgrind {
     $marker = Join-Path $ValgrindDir '.iocphybrid-ready'
-    # A tree built before memcheck was needed has callgrind only: build it again.
+    # A tree built before the memcheck pass has callgrind only, and no headers: build it again.
+    # (valgrind.h, memcheck.h: the memcheck preset's io_uring annotations, native/src/linux/uring_valgrind.h.)
     $toolsPresent = @($ValgrindTools | Where-Object { Test-Path (Join-Path $ValgrindDir "libexec/valgrind/$_-amd64-linux") }).Count -eq $ValgrindTools.Count
-    if ((Test-Path $marker) -and $toolsPresent) { return (Join-Path $ValgrindDir 'bin/valgrind') }
+    $headersPresent = Test-Path (Join-Path $ValgrindDir 'include/valgrind/valgrind.h')
+    if ((Test-Path $marker) -and $toolsPresent -and $headersPresent) { return (Join-Path $ValgrindDir 'bin/valgrind') }
     $system = Get-Command valgrind -ErrorAction SilentlyContinue
     if ($system -and (Get-ValgrindVersion $system.Source) -ge [version]'3.22') { return $system.Source }
     if ((& id -u) -ne '0') {
@@ -113,8 +115,8 @@ function Get-PatchedValgrind {
         }
 
         # Only what the two tools need: VEX, the core, callgrind, memcheck (and its preloaded
-        # malloc replacement), default.supp (maintainer mode is off, so Debian's patches to
-        # configure.ac and Makefile.am do not trigger autotools).
+        # malloc replacement), default.supp, and the client request headers (maintainer mode is
+        # off, so Debian's patches to configure.ac and Makefile.am do not trigger autotools).
         Push-Location $src.FullName
         try {
             $j = [Environment]::ProcessorCount
@@ -123,6 +125,7 @@ function Get-PatchedValgrind {
             foreach ($sub in @('VEX', 'coregrind') + $ValgrindTools) { & make -j $j -C $sub *>> $log }
             foreach ($sub in @('coregrind') + $ValgrindTools) { & make -C $sub install *>> $log }
             & make install-vglibDATA *>> $log
+            & make -C include install *>> $log   # valgrind.h, memcheck.h (client requests)
         } finally {
             Pop-Location
         }
