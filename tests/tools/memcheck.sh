@@ -11,12 +11,13 @@
 # Any memcheck error, or any definite, indirect or possible leak, makes the test fail with exit code
 # 99 (a test's own failure keeps its code, 77 still means skipped). Children are followed (the
 # backend fallback test re-runs itself under tests/tools/no_io_uring). IOCPH_TEST_SLOWDOWN tells the
-# tests they run slowly (tests/native/test_util.h: watchdogs and waits last longer, load tests do
-# fewer rounds).
+# tests they run slowly (tests/native/test_util.h: watchdogs and the waits that fail a test last
+# 10 times longer), IOCPH_TEST_VALGRIND that valgrind runs them (a test that interposes calloc skips).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-: "${IOCPH_TEST_SLOWDOWN:=20}"
-export IOCPH_TEST_SLOWDOWN
+: "${IOCPH_TEST_SLOWDOWN:=10}"
+IOCPH_TEST_VALGRIND=1
+export IOCPH_TEST_SLOWDOWN IOCPH_TEST_VALGRIND
 exec "${IOCPH_VALGRIND:-valgrind}" --tool=memcheck --quiet \
     --error-exitcode=99 --exit-on-first-error=no \
     --leak-check=full --show-leak-kinds=definite,indirect,possible \
