@@ -107,6 +107,8 @@ function Install-Prerequisites([bool] $NeedWine) {
     }
     # test: the pkg-config consumer test.
     if ($Command -eq 'test' -and -not (Get-Command pkg-config -ErrorAction SilentlyContinue)) { $missing.Add('pkg-config') }
+    # test: the clang build (preset linux-x64-clang, the warnings check).
+    if ($Command -eq 'test' -and -not (Get-Command clang -ErrorAction SilentlyContinue)) { $missing.Add('clang') }
     if ($NeedWine) {
         if (-not (Get-Command x86_64-w64-mingw32-gcc -ErrorAction SilentlyContinue)) { $missing.Add('gcc-mingw-w64-x86-64') }
         if (-not (Test-Path $Wine64)) { $missing.Add('wine64'); $missing.Add('wine') }
@@ -318,6 +320,10 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Native-Tests 'linux-x64-asan' 'asan+ubsan (epoll)' @{ IOCPH_BACKEND = 'epoll' }
         Invoke-Native-Tests 'linux-x64-tsan' 'tsan (io_uring)'
         Invoke-Native-Tests 'linux-x64-tsan' 'tsan (epoll)' @{ IOCPH_BACKEND = 'epoll' }
+        # Under valgrind memcheck on both backends, and the clang build (scripts/NativeChecks.ps1).
+        Invoke-Memcheck-Tests 'valgrind memcheck (io_uring)'
+        Invoke-Memcheck-Tests 'valgrind memcheck (epoll)' @{ IOCPH_BACKEND = 'epoll' }
+        Invoke-Clang-Build
         if ($WithWine) { Invoke-Native-Tests 'win-x64' 'iocp (wine)' }
         Invoke-Binding-Check
         Invoke-Managed-Tests-Host 'linux (io_uring)'
@@ -493,7 +499,8 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 # Benchmarks (issue 5): the harness in managed/benchmarks/IocpHybrid.Benchmarks.Harness
 # ---------------------------------------------------------------------------------------------
 
-. (Join-Path $Root 'scripts/Valgrind.ps1') # Get-CallgrindValgrind (section 6)
+. (Join-Path $Root 'scripts/Valgrind.ps1') # Get-PatchedValgrind (section 6, the memcheck pass)
+. (Join-Path $Root 'scripts/NativeChecks.ps1') # Invoke-Memcheck-Tests, Invoke-Clang-Build (test)
 
 # --wine: what the smoke pass on the IOCP backend needs besides the harness: the Wine prefix, the
 # native core for both systems (the echo load generator runs on Linux) and the contenders published
@@ -533,7 +540,7 @@ function Initialize-Bench-Linux([string[]] $HarnessArgs) {
     Remove-Item env:IOCPH_VALGRIND, env:IOCPH_VALGRIND_UNAVAILABLE -ErrorAction SilentlyContinue
     if (-not $filter -or '6. Instruction counts instructions per operation (callgrind)'.Contains($filter, [StringComparison]::OrdinalIgnoreCase)) {
         try {
-            $env:IOCPH_VALGRIND = Get-CallgrindValgrind
+            $env:IOCPH_VALGRIND = Get-PatchedValgrind
         } catch {
             $env:IOCPH_VALGRIND_UNAVAILABLE = "$($_.Exception.Message)"
             Write-Host "instruction counts will be skipped: $($env:IOCPH_VALGRIND_UNAVAILABLE)"
