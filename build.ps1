@@ -113,6 +113,7 @@ function Install-Prerequisites([bool] $NeedWine) {
     if ($Command -in 'test', 'fuzz' -and (-not (Get-Command clang -ErrorAction SilentlyContinue) -or -not (Get-ChildItem -Path '/usr/lib/llvm-14/lib/clang' -Recurse -Filter 'libclang_rt.fuzzer-x86_64.a' -ErrorAction SilentlyContinue | Select-Object -First 1))) { $missing.AddRange([string[]] @('clang', 'libclang-rt-14-dev')) } # fuzz (scripts/Fuzz.ps1)
     # test: the pkg-config consumer test.
     if ($Command -eq 'test' -and -not (Get-Command pkg-config -ErrorAction SilentlyContinue)) { $missing.Add('pkg-config') }
+    # test: the clang build (preset linux-x64-clang, the warnings check) needs clang, which the fuzz line above installs.
     if ($NeedWine) {
         if (-not (Get-Command x86_64-w64-mingw32-gcc -ErrorAction SilentlyContinue)) { $missing.Add('gcc-mingw-w64-x86-64') }
         if (-not (Test-Path $Wine64)) { $missing.Add('wine64'); $missing.Add('wine') }
@@ -324,6 +325,10 @@ function Invoke-AllTests([bool] $WithWine) {
         Invoke-Native-Tests 'linux-x64-asan' 'asan+ubsan (epoll)' @{ IOCPH_BACKEND = 'epoll' }
         Invoke-Native-Tests 'linux-x64-tsan' 'tsan (io_uring)'
         Invoke-Native-Tests 'linux-x64-tsan' 'tsan (epoll)' @{ IOCPH_BACKEND = 'epoll' }
+        # Under valgrind memcheck on both backends, and the clang build (scripts/NativeChecks.ps1).
+        Invoke-Memcheck-Tests 'valgrind memcheck (io_uring)'
+        Invoke-Memcheck-Tests 'valgrind memcheck (epoll)' @{ IOCPH_BACKEND = 'epoll' }
+        Invoke-Clang-Build
         Invoke-FuzzSuites # libFuzzer, 30 s per backend (scripts/Fuzz.ps1)
         if ($WithWine) { Invoke-Native-Tests 'win-x64' 'iocp (wine)' }
         Invoke-Binding-Check
@@ -503,7 +508,8 @@ function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
 # Benchmarks (issue 5): the harness in managed/benchmarks/IocpHybrid.Benchmarks.Harness
 # ---------------------------------------------------------------------------------------------
 
-. (Join-Path $Root 'scripts/Valgrind.ps1') # Get-CallgrindValgrind (section 6)
+. (Join-Path $Root 'scripts/Valgrind.ps1') # Get-PatchedValgrind (section 6, the memcheck pass)
+. (Join-Path $Root 'scripts/NativeChecks.ps1') # Invoke-Memcheck-Tests, Invoke-Clang-Build (test)
 . (Join-Path $Root 'scripts/Fuzz.ps1') # Invoke-FuzzSuites (test), Invoke-FuzzCommand (fuzz)
 . (Join-Path $Root 'scripts/Stress.ps1') # Invoke-StressCommand, Invoke-Stress-Suite (issue 17)
 
@@ -545,7 +551,7 @@ function Initialize-Bench-Linux([string[]] $HarnessArgs) {
     Remove-Item env:IOCPH_VALGRIND, env:IOCPH_VALGRIND_UNAVAILABLE -ErrorAction SilentlyContinue
     if (-not $filter -or '6. Instruction counts instructions per operation (callgrind)'.Contains($filter, [StringComparison]::OrdinalIgnoreCase)) {
         try {
-            $env:IOCPH_VALGRIND = Get-CallgrindValgrind
+            $env:IOCPH_VALGRIND = Get-PatchedValgrind
         } catch {
             $env:IOCPH_VALGRIND_UNAVAILABLE = "$($_.Exception.Message)"
             Write-Host "instruction counts will be skipped: $($env:IOCPH_VALGRIND_UNAVAILABLE)"

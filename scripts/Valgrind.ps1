@@ -1,9 +1,11 @@
 # Dot-sourced by build.ps1 (uses its $Artifacts, Write-Step): the valgrind that section 6 of the
-# benchmarks (instruction counts, managed/benchmarks/IocpHybrid.Benchmarks.Harness/Cases.Instructions.cs) needs.
+# benchmarks (instruction counts, managed/benchmarks/IocpHybrid.Benchmarks.Harness/Cases.Instructions.cs)
+# and the memcheck pass of the native tests (scripts/Memcheck.ps1) need.
 
-# Section 6 (instruction counts) runs the C benchmarks under valgrind --tool=callgrind. The core's
-# ring threads wait in io_uring_enter(GETEVENTS); valgrind runs one thread at a time and releases its
-# lock only around syscalls marked "may block". Debian 12's valgrind 3.19 does not mark io_uring_enter
+# Section 6 (instruction counts) runs the C benchmarks under valgrind --tool=callgrind, the memcheck
+# pass the native tests under --tool=memcheck. The core's ring threads wait in
+# io_uring_enter(GETEVENTS); valgrind runs one thread at a time and releases its lock only around
+# syscalls marked "may block". Debian 12's valgrind 3.19 does not mark io_uring_enter
 # so (upstream does since 3.22: PRE(sys_io_uring_enter) sets SfMayBlock), and the first wait starves
 # every other thread forever. So: valgrind >= 3.22 from the system when there is one, otherwise
 # Debian's own valgrind source package with that one line added, built once into artifacts/tools.
@@ -52,14 +54,21 @@ function Get-DebSrcSources([string] $Codename) {
     return ($stanzas | Select-Object -Unique) -join "`n`n"
 }
 
-# Returns the valgrind to use for section 6, or throws with the reason it can't be had.
-function Get-CallgrindValgrind {
+# The tools the project runs; the build below compiles these and nothing else.
+$ValgrindTools = @('callgrind', 'memcheck')
+
+# Returns the valgrind to use for callgrind and memcheck, or throws with the reason it can't be had.
+function Get-PatchedValgrind {
     $marker = Join-Path $ValgrindDir '.iocphybrid-ready'
-    if (Test-Path $marker) { return (Join-Path $ValgrindDir 'bin/valgrind') }
+    # A tree built before the memcheck pass has callgrind only, and no headers: build it again.
+    # (valgrind.h, memcheck.h: the memcheck preset's io_uring annotations, native/src/linux/uring_valgrind.h.)
+    $toolsPresent = @($ValgrindTools | Where-Object { Test-Path (Join-Path $ValgrindDir "libexec/valgrind/$_-amd64-linux") }).Count -eq $ValgrindTools.Count
+    $headersPresent = Test-Path (Join-Path $ValgrindDir 'include/valgrind/valgrind.h')
+    if ((Test-Path $marker) -and $toolsPresent -and $headersPresent) { return (Join-Path $ValgrindDir 'bin/valgrind') }
     $system = Get-Command valgrind -ErrorAction SilentlyContinue
     if ($system -and (Get-ValgrindVersion $system.Source) -ge [version]'3.22') { return $system.Source }
     if ((& id -u) -ne '0') {
-        throw "needs valgrind >= 3.22 or Debian's valgrind rebuilt with io_uring_enter marked may-block: run ./build.sh bench once as root to build it into $ValgrindDir"
+        throw "needs valgrind >= 3.22 or Debian's valgrind rebuilt with io_uring_enter marked may-block: run ./build.sh bench or test once as root to build it into $ValgrindDir"
     }
     $codename = (Get-Content '/etc/os-release' | Where-Object { $_ -match '^VERSION_CODENAME=' }) -replace '^VERSION_CODENAME=', '' -replace '"', ''
     if (-not $codename) { throw 'no VERSION_CODENAME in /etc/os-release: cannot find the Debian source package of valgrind' }
@@ -67,7 +76,7 @@ function Get-CallgrindValgrind {
     if (-not $sources) { throw "no apt source for '$codename' in /etc/apt/sources.list.d or /etc/apt/sources.list to fetch valgrind's source package from" }
 
     $started = [System.Diagnostics.Stopwatch]::StartNew()
-    Write-Step "Building valgrind for the instruction counts (once; Debian's valgrind source for $codename + io_uring_enter may-block) into $ValgrindDir"
+    Write-Step "Building valgrind for the instruction counts and the memcheck pass (once; Debian's valgrind source for $codename + io_uring_enter may-block) into $ValgrindDir"
     $env:DEBIAN_FRONTEND = 'noninteractive'
     $need = @()
     if (-not (Get-Command dpkg-source -ErrorAction SilentlyContinue)) { $need += 'dpkg-dev' }
@@ -105,16 +114,18 @@ function Get-CallgrindValgrind {
             Set-Content -NoNewline -LiteralPath $wrapper -Value $code
         }
 
-        # Only what callgrind needs: VEX, the core, callgrind, default.supp (maintainer mode is off,
-        # so Debian's patches to configure.ac and Makefile.am do not trigger autotools).
+        # Only what the two tools need: VEX, the core, callgrind, memcheck (and its preloaded
+        # malloc replacement), default.supp, and the client request headers (maintainer mode is
+        # off, so Debian's patches to configure.ac and Makefile.am do not trigger autotools).
         Push-Location $src.FullName
         try {
             $j = [Environment]::ProcessorCount
             & ./configure "--prefix=$ValgrindDir" --enable-only64bit --without-mpicc *>> $log
             & make -j $j include/vgversion.h default.supp *>> $log
-            foreach ($sub in 'VEX', 'coregrind', 'callgrind') { & make -j $j -C $sub *>> $log }
-            foreach ($sub in 'coregrind', 'callgrind') { & make -C $sub install *>> $log }
+            foreach ($sub in @('VEX', 'coregrind') + $ValgrindTools) { & make -j $j -C $sub *>> $log }
+            foreach ($sub in @('coregrind') + $ValgrindTools) { & make -C $sub install *>> $log }
             & make install-vglibDATA *>> $log
+            & make -C include install *>> $log   # valgrind.h, memcheck.h (client requests)
         } finally {
             Pop-Location
         }

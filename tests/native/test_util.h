@@ -162,6 +162,25 @@ static inline void test_thread_join(test_thread *t)
 #endif
 }
 
+/* ---- slow runs: IOCPH_TEST_SLOWDOWN=N says the test runs about N times slower than usual (valgrind
+ * memcheck sets it: tests/tools/memcheck.sh). Watchdogs and the waits that fail a test (not the
+ * windows in which nothing may arrive) last N times longer. ---- */
+
+static inline uint32_t test_slowdown(void)
+{
+    const char *text = getenv("IOCPH_TEST_SLOWDOWN");
+    long n = text ? strtol(text, NULL, 10) : 1;
+    return n < 1 ? 1u : n > 1000 ? 1000u : (uint32_t)n;
+}
+
+/* IOCPH_TEST_VALGRIND=1: the test runs under valgrind (tests/tools/memcheck.sh sets it), which
+ * replaces the allocator, the test's own interposed functions included. */
+static inline int test_under_valgrind(void)
+{
+    const char *text = getenv("IOCPH_TEST_VALGRIND");
+    return text && *text && strcmp(text, "0") != 0;
+}
+
 /* ---- watchdog: a test that hangs fails with a message instead of running into CTest's
  * timeout ---- */
 
@@ -184,14 +203,14 @@ static inline void test_watchdog_main(void *arg)
 static inline void test_watchdog(uint32_t seconds)
 {
     static test_thread watchdog;
-    test_watchdog_seconds = seconds;
+    test_watchdog_seconds = seconds * test_slowdown();
     test_thread_start(&watchdog, test_watchdog_main, NULL); /* never joined: exits the process */
 }
 
 /* Waits until *counter >= target, at most timeout_ms. Returns 1 if reached. */
 static inline int test_wait_count(_Atomic uint64_t *counter, uint64_t target, uint32_t timeout_ms)
 {
-    uint64_t deadline = test_now_ms() + timeout_ms;
+    uint64_t deadline = test_now_ms() + (uint64_t)timeout_ms * test_slowdown();
     while (atomic_load(counter) < target) {
         if (test_now_ms() > deadline)
             return 0;
@@ -404,14 +423,16 @@ static inline iocph_port_t test_port_push(uint32_t workers, iocph_completion_cal
             test_fail(file, line, "%s", #cond);                                                  \
     } while (0)
 
-/* Dequeues exactly one completion (pull mode), failing the test after timeout_ms. */
+/* Dequeues exactly one completion (pull mode), failing the test after timeout_ms (times the
+ * slowdown). */
 static inline iocph_completion test_dequeue_one_at(iocph_port_t port, uint32_t timeout_ms,
                                                    const char *file, int line)
 {
     iocph_completion c;
     memset(&c, 0, sizeof c);
     uint32_t n = 0;
-    int32_t rc = iocph_port_dequeue(port, &c, 1, timeout_ms, &n);
+    uint64_t limit = (uint64_t)timeout_ms * test_slowdown();
+    int32_t rc = iocph_port_dequeue(port, &c, 1, limit > 3600000u ? 3600000u : (uint32_t)limit, &n);
     if (rc != IOCPH_OK || n != 1)
         test_fail(file, line, "dequeue returned %d (%s), count %u", (int)rc,
                   iocph_status_message(rc), n);

@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "lane.h"
+#include "uring_valgrind.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -332,6 +333,7 @@ static inline void iocph__uring_op_done(iocph__op *op, int64_t result, int32_t o
     if (op->handle) {
         atomic_fetch_sub(&((iocph__uring_handle *)op->handle->backend_data)->ops, 1);
     }
+    iocph__uring_mark_received(op, result);
     iocph__op_finish(op, result, os_error, entry);
 }
 
