@@ -442,6 +442,7 @@ function Invoke-ReadmeSnippets {
     $blocks = [regex]::Matches((Get-Content -Raw (Join-Path $Root 'README.md')), '(?ms)^```csharp\r?\n(.*?)^```')
     if ($blocks.Count -eq 0) { Add-Suite $name 0 1 0 'README.md has no ```csharp block'; return }
     $library = Join-Path $Root 'managed/IocpHybrid/IocpHybrid.csproj'
+    $transport = Join-Path $Root 'managed/IocpHybrid.AspNetCore/IocpHybrid.AspNetCore.csproj'
     $passed = 0; $failed = 0
     for ($i = 0; $i -lt $blocks.Count; $i++) {
         $dir = Join-Path $Artifacts "readme-snippet/snippet$($i + 1)"
@@ -456,6 +457,8 @@ function Invoke-ReadmeSnippets {
   </PropertyGroup>
   <ItemGroup>
     <ProjectReference Include="$library" />
+    <ProjectReference Include="$transport" />
+    <FrameworkReference Include="Microsoft.AspNetCore.App" />
   </ItemGroup>
 </Project>
 "@
