@@ -9,6 +9,8 @@ public sealed unsafe partial class CompletionPort
     /// <param name="reason">Why it can't (<see cref="CompletionPortBackendReason.None"/> when it can).</param>
     /// <returns><see langword="true"/> if a port could be created on it here.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="backend"/> is not a known backend.</exception>
+    /// <exception cref="IOException">The process is out of file descriptors, so the question can't be
+    /// answered now (nothing is remembered: ask again once descriptors are free).</exception>
     public static bool IsBackendAvailable(CompletionPortBackend backend, out CompletionPortBackendReason reason)
     {
         int r, osError;
@@ -16,6 +18,11 @@ public sealed unsafe partial class CompletionPort
         if (rc == (int)iocph_status.IOCPH_E_INVALID_ARGUMENT)
         {
             throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown completion port backend.");
+        }
+
+        if (rc != NativeErrors.Ok && rc != (int)iocph_status.IOCPH_E_UNSUPPORTED)
+        {
+            throw NativeErrors.CreateException(rc, osError);
         }
 
         reason = (CompletionPortBackendReason)r;

@@ -67,6 +67,8 @@ public sealed unsafe partial class CompletionPort
     /// <param name="remoteEndPoint">An <see cref="IPEndPoint"/>, or a <see cref="DnsEndPoint"/> whose addresses are tried in turn.</param>
     /// <param name="cancellationToken">Cancels the connect.</param>
     /// <returns>The connected connection.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="remoteEndPoint"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The endpoint is neither an IP nor a DNS endpoint, or its port is 0.</exception>
     /// <exception cref="SocketException">The connect failed (for instance <see cref="SocketError.ConnectionRefused"/>).</exception>
     /// <exception cref="ObjectDisposedException">The port was disposed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>

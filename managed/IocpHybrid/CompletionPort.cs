@@ -44,6 +44,7 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
 
     /// <summary>Creates a port with the default options.</summary>
     /// <exception cref="PlatformNotSupportedException">The default backend can't be set up here.</exception>
+    /// <exception cref="IOException">The process is out of file descriptors or memory.</exception>
     public CompletionPort()
         : this(new CompletionPortOptions())
     {
@@ -55,6 +56,7 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
     /// <exception cref="ArgumentOutOfRangeException">A setting is negative, unknown or too large.</exception>
     /// <exception cref="PlatformNotSupportedException">The backend asked for does not exist on this OS or can't be set up.</exception>
     /// <exception cref="InvalidOperationException">The native library loaded is not the version this assembly needs.</exception>
+    /// <exception cref="IOException">The process is out of file descriptors (handles) or memory.</exception>
     public CompletionPort(CompletionPortOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -107,6 +107,7 @@ public sealed class PortFile : PortHandle
     /// <exception cref="UnauthorizedAccessException">The file was not opened for reading.</exception>
     /// <exception cref="ObjectDisposedException">The file or its port was disposed (also when that happens while the read is in flight).</exception>
     /// <exception cref="IOException">The OS reported an error; the message carries the OS error.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the exception carries it).</exception>
     public ValueTask<int> ReadAsync(Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fileOffset);
@@ -213,6 +214,7 @@ public sealed class PortFile : PortHandle
     /// no byte of what was left. As with <see cref="RandomAccess"/>, a write that fails or is cancelled
     /// may have written part of the data.
     /// </exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the exception carries it).</exception>
     public ValueTask<int> WriteAsync(ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fileOffset);
@@ -273,6 +275,7 @@ public sealed class PortFile : PortHandle
     /// pooled <see cref="ValueTask"/> rather than the <see cref="Task"/> of <see cref="Stream.FlushAsync(CancellationToken)"/>.</returns>
     /// <exception cref="ObjectDisposedException">The file or its port was disposed.</exception>
     /// <exception cref="IOException">The OS reported an error.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the exception carries it).</exception>
     public ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();

@@ -49,6 +49,7 @@ public sealed class PortNetworkStream : Stream
     public override bool CanTimeout => true;
 
     /// <summary>The connection's <see cref="PortTcpConnection.ReceiveTimeout"/> (milliseconds; 0 = none).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value set is less than -1.</exception>
     public override int ReadTimeout
     {
         get => Connection.ReceiveTimeout;
@@ -56,6 +57,7 @@ public sealed class PortNetworkStream : Stream
     }
 
     /// <summary>The connection's <see cref="PortTcpConnection.SendTimeout"/> (milliseconds; 0 = none).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value set is less than -1.</exception>
     public override int WriteTimeout
     {
         get => Connection.SendTimeout;
@@ -115,6 +117,8 @@ public sealed class PortNetworkStream : Stream
     /// <param name="offset">Where in <paramref name="buffer"/> the data goes.</param>
     /// <param name="count">The most bytes to read.</param>
     /// <returns>The number of bytes read; 0 when the peer closed its side.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="buffer"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="offset"/> and <paramref name="count"/> describe a range outside the array.</exception>
     /// <exception cref="InvalidOperationException">Called on a worker thread of the connection's port (an inline completion): see the class remarks.</exception>
     /// <exception cref="IOException">The receive failed.</exception>
     /// <exception cref="ObjectDisposedException">The stream, its connection or its port was disposed.</exception>
@@ -129,6 +133,8 @@ public sealed class PortNetworkStream : Stream
     /// <param name="buffer">The data.</param>
     /// <param name="offset">Where the data starts in <paramref name="buffer"/>.</param>
     /// <param name="count">How many bytes to write.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="buffer"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="offset"/> and <paramref name="count"/> describe a range outside the array.</exception>
     /// <exception cref="InvalidOperationException">Called on a worker thread of the connection's port (an inline completion): see the class remarks.</exception>
     /// <exception cref="IOException">The send failed.</exception>
     /// <exception cref="ObjectDisposedException">The stream, its connection or its port was disposed.</exception>
@@ -146,7 +152,8 @@ public sealed class PortNetworkStream : Stream
 
     /// <summary>Does nothing: writes are not buffered.</summary>
     /// <param name="cancellationToken">Ignored unless already cancelled.</param>
-    /// <returns>A completed task.</returns>
+    /// <returns>A completed task, or a cancelled one.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was already cancelled.</exception>
     public override Task FlushAsync(CancellationToken cancellationToken) =>
         cancellationToken.IsCancellationRequested ? Task.FromCanceled(cancellationToken) : Task.CompletedTask;
 

@@ -18,6 +18,7 @@ public sealed class PortPipeReader : PortHandle
     /// <returns>The number of bytes read; 0 when the write end was closed (or for an empty buffer).</returns>
     /// <exception cref="ObjectDisposedException">The reader or its port was disposed (also when that happens while the read is in flight).</exception>
     /// <exception cref="IOException">The OS reported an error; the message carries the OS error.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the exception carries it).</exception>
     public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();

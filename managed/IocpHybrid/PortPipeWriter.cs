@@ -18,6 +18,7 @@ public sealed class PortPipeWriter : PortHandle
     /// <exception cref="ArgumentOutOfRangeException">The buffer is longer than <see cref="PortFile.MaxIoLength"/>.</exception>
     /// <exception cref="ObjectDisposedException">The writer or its port was disposed (also when that happens while the write is in flight).</exception>
     /// <exception cref="IOException">The read end was closed (broken pipe), or another OS error; the message carries the OS error.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the exception carries it).</exception>
     public ValueTask<int> WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.Length > PortFile.MaxIoLength)

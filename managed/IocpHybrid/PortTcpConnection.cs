@@ -69,6 +69,7 @@ public sealed partial class PortTcpConnection : PortSocket
     /// <exception cref="ArgumentException">The endpoint is neither an IP nor a DNS endpoint.</exception>
     /// <exception cref="SocketException">The connect failed (<see cref="SocketError.ConnectionRefused"/>, <see cref="SocketError.HostUnreachable"/>, ...).</exception>
     /// <exception cref="ObjectDisposedException">The port was disposed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the exception carries it).</exception>
     public static ValueTask<PortTcpConnection> ConnectAsync(CompletionPort port, EndPoint remoteEndPoint, CancellationToken cancellationToken = default) =>
         ConnectAsync(port, remoteEndPoint, Timeout.InfiniteTimeSpan, cancellationToken);
 
@@ -87,13 +88,26 @@ public sealed partial class PortTcpConnection : PortSocket
     {
         ArgumentNullException.ThrowIfNull(port);
         ArgumentNullException.ThrowIfNull(remoteEndPoint);
-        uint timeoutMs = timeout == Timeout.InfiniteTimeSpan ? 0u : (uint)ValidateTimeout(checked((int)Math.Ceiling(timeout.TotalMilliseconds)), nameof(timeout));
+        uint timeoutMs = timeout == Timeout.InfiniteTimeSpan ? 0u : (uint)ValidateTimeout(TimeoutMilliseconds(timeout), nameof(timeout));
         return remoteEndPoint switch
         {
             IPEndPoint ip => ConnectOneAsync(port, ip, timeoutMs, cancellationToken),
             DnsEndPoint dns => ConnectDnsAsync(port, dns, timeoutMs, cancellationToken),
             _ => throw new ArgumentException($"An IPEndPoint or DnsEndPoint is needed, not {remoteEndPoint.GetType().Name}.", nameof(remoteEndPoint)),
         };
+    }
+
+    /// <summary>A timeout in whole milliseconds, rounded up; beyond int.MaxValue it is out of range (an
+    /// <see cref="ArgumentOutOfRangeException"/> from the validation, not an overflow).</summary>
+    private static int TimeoutMilliseconds(TimeSpan timeout)
+    {
+        double ms = Math.Ceiling(timeout.TotalMilliseconds);
+        if (ms > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout is longer than int.MaxValue milliseconds.");
+        }
+
+        return ms < -1 ? -2 : (int)ms;
     }
 
     private static async ValueTask<PortTcpConnection> ConnectDnsAsync(CompletionPort port, DnsEndPoint remote, uint timeoutMs, CancellationToken cancellationToken)

@@ -46,6 +46,7 @@ public sealed unsafe class PortTcpListener : PortSocket
     /// <returns>The accepted connection; dispose it to close it.</returns>
     /// <exception cref="ObjectDisposedException">The listener or its port was disposed (also while the accept waited).</exception>
     /// <exception cref="SocketException">The accept failed or timed out (<see cref="AcceptTimeout"/>).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the exception carries it).</exception>
     public ValueTask<PortTcpConnection> AcceptAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();

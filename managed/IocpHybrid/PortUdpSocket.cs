@@ -49,6 +49,7 @@ public sealed unsafe class PortUdpSocket : PortSocket
     /// <exception cref="ArgumentException"><paramref name="remoteEndPoint"/> is not an <see cref="IPEndPoint"/>.</exception>
     /// <exception cref="SocketException">The datagram is too large (<see cref="SocketError.MessageSize"/>) or another error.</exception>
     /// <exception cref="ObjectDisposedException">The socket or its port was disposed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the exception carries it).</exception>
     public ValueTask<int> SendToAsync(ReadOnlyMemory<byte> buffer, EndPoint remoteEndPoint, CancellationToken cancellationToken = default)
     {
         IPEndPoint remote = SocketEndpoints.RequireIPEndPoint(remoteEndPoint, nameof(remoteEndPoint));
@@ -91,6 +92,7 @@ public sealed unsafe class PortUdpSocket : PortSocket
     /// <exception cref="ArgumentException"><paramref name="buffer"/> is empty.</exception>
     /// <exception cref="SocketException">The receive failed or timed out.</exception>
     /// <exception cref="ObjectDisposedException">The socket or its port was disposed (also while the receive waited).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the exception carries it).</exception>
     public ValueTask<PortReceiveFromResult> ReceiveFromAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         PortOperation? op = StartReceive(buffer, null, cancellationToken, out Exception? error);

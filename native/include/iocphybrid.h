@@ -218,6 +218,8 @@ IOCPH_API int32_t iocph_port_options_init(iocph_port_options *options);
  * Errors: IOCPH_E_INVALID_ARGUMENT (NULL, bad size, unknown backend, max_batch > 1024),
  * IOCPH_E_UNSUPPORTED (the backend asked for does not exist on this OS or is refused here:
  * iocph_backend_probe says why; DEFAULT falls back instead of failing),
+ * IOCPH_E_TOO_MANY_HANDLES (the process is out of descriptors: a shortage, never a reason to
+ * fall back, so the next port made once descriptors are free gets the backend it would have had),
  * IOCPH_E_NOMEM.
  */
 IOCPH_API int32_t iocph_port_create(const iocph_port_options *options, iocph_port_t *port);
@@ -233,7 +235,8 @@ IOCPH_API int32_t iocph_port_get_backend_reason(iocph_port_t port, int32_t *reas
 
 /* Whether `backend` can run in this process: IOCPH_OK, or IOCPH_E_UNSUPPORTED with *reason and
  * *os_error saying why (for instance IOCPH_REASON_IO_URING_BLOCKED in a container). DEFAULT
- * always can. The answer for io_uring is found once per process and remembered. */
+ * always can. The answer for io_uring is found once per process and remembered, except
+ * IOCPH_E_TOO_MANY_HANDLES: the process was out of descriptors when it asked (not remembered). */
 IOCPH_API int32_t iocph_backend_probe(int32_t backend, int32_t *reason, int32_t *os_error);
 
 /* A static name for a backend value: "iocp", "io_uring", "epoll", "default"; "unknown" otherwise. */

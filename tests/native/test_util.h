@@ -469,6 +469,33 @@ static inline void test_check_stats_idle_at(iocph_port_t port, const char *file,
 }
 #define test_check_stats_idle(port) test_check_stats_idle_at(port, __FILE__, __LINE__)
 
+/* The end of a race: waits until as many completions as operations started have arrived (the
+ * totals), then checks that none was bad and that operation i completed as often as it started. */
+static inline void test_check_started_completed_at(_Atomic uint64_t *total_started,
+                                                   _Atomic uint64_t *total_completed,
+                                                   _Atomic uint64_t *bad, _Atomic uint32_t *started,
+                                                   _Atomic uint32_t *completed, uint32_t count,
+                                                   const char *file, int line)
+{
+    uint64_t n = atomic_load(total_started);
+    if (!test_wait_count(total_completed, n, 20000))
+        test_fail(file, line, "%llu of %llu completions arrived",
+                  (unsigned long long)atomic_load(total_completed), (unsigned long long)n);
+    test_sleep_ms(50); /* and nothing after */
+    if (atomic_load(bad) != 0 || atomic_load(total_completed) != n)
+        test_fail(file, line, "%llu bad completions, %llu completions for %llu operations",
+                  (unsigned long long)atomic_load(bad),
+                  (unsigned long long)atomic_load(total_completed), (unsigned long long)n);
+    for (uint32_t i = 0; i < count; i++)
+        if (atomic_load(&completed[i]) != atomic_load(&started[i]))
+            test_fail(file, line, "op %u started %u times, completed %u times", i,
+                      atomic_load(&started[i]), atomic_load(&completed[i]));
+}
+#define test_check_started_completed(total_started, total_completed, bad, started, completed,     \
+                                     count)                                                      \
+    test_check_started_completed_at(total_started, total_completed, bad, started, completed,      \
+                                    count, __FILE__, __LINE__)
+
 /* ---- sockets: everything goes through the library's own API (Winsock is started by the
  * library on Windows), so the same code runs on io_uring and on IOCP under Wine ---- */
 

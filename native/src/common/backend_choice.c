@@ -69,6 +69,8 @@ static int32_t start_default(iocph__port *port)
     for (size_t i = 0; i < CANDIDATE_COUNT; i++) {
         int32_t reason, os_error;
         rc = probe(candidates[i], &reason, &os_error);
+        if (rc != IOCPH_OK && rc != IOCPH_E_UNSUPPORTED)
+            return rc; /* out of descriptors: an answer for the caller, not a refusal */
         if (rc == IOCPH_OK) {
             port->backend = candidates[i];
             port->backend_id = candidates[i]->id;

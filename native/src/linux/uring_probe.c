@@ -40,23 +40,32 @@ static int32_t classify_setup_error(int error)
     }
 }
 
-static void probe_once(int32_t *reason, int32_t *os_error)
+/* A process out of descriptors (EMFILE, ENFILE) can't make the probe's ring, which says nothing
+ * about io_uring: returns false and leaves that answer unremembered, so that the next port, made
+ * once descriptors are free, asks again instead of falling back to epoll for good. */
+static bool probe_once(int32_t *reason, int32_t *os_error)
 {
     struct io_uring ring;
     int ret = io_uring_queue_init(8, &ring, 0);
+    if (ret == -EMFILE || ret == -ENFILE) {
+        *reason = IOCPH_REASON_NONE;
+        *os_error = -ret;
+        return false;
+    }
     if (ret < 0) {
         *reason = classify_setup_error(-ret);
         *os_error = -ret;
-        return;
+        return true;
     }
     bool ok = (ring.features & IORING_FEAT_NODROP) && iocph__uring_has_required_opcodes(&ring);
     io_uring_queue_exit(&ring);
     *reason = ok ? IOCPH_REASON_NONE : IOCPH_REASON_IO_URING_TOO_OLD;
     *os_error = 0;
+    return true;
 }
 
-/* 0: not asked yet; 1: being asked; 2: answered. Two threads asking at once both wait for one
- * answer. */
+/* 0: not asked yet (or the last asker ran out of descriptors); 1: being asked; 2: answered. Two
+ * threads asking at once both wait for one answer. */
 static _Atomic int probe_state;
 static int32_t probe_reason, probe_os_error;
 
@@ -64,12 +73,20 @@ int32_t iocph__uring_probe(int32_t *reason, int32_t *os_error)
 {
     int expected = 0;
     if (atomic_compare_exchange_strong(&probe_state, &expected, 1)) {
-        probe_once(&probe_reason, &probe_os_error);
+        if (!probe_once(&probe_reason, &probe_os_error)) {
+            *reason = IOCPH_REASON_NONE;
+            *os_error = probe_os_error;
+            atomic_store(&probe_state, 0);
+            return IOCPH_E_TOO_MANY_HANDLES;
+        }
         atomic_store(&probe_state, 2);
     } else {
-        while (atomic_load(&probe_state) != 2) {
+        int state;
+        while ((state = atomic_load(&probe_state)) == 1) {
             /* A few microseconds, once per process at most. */
         }
+        if (state == 0)
+            return iocph__uring_probe(reason, os_error); /* the asker ran out: ask again */
     }
     *reason = probe_reason;
     *os_error = probe_os_error;

@@ -146,6 +146,8 @@ int32_t iocph__uring_ring_setup(iocph__uring_ring *ring)
     iocph__uring_port *owner = ring->owner;
     int ret = create_ring(ring, owner->compat);
     if (ret < 0) {
+        if (ret == -EMFILE || ret == -ENFILE)
+            return IOCPH_E_TOO_MANY_HANDLES; /* a shortage, not a refusal: no fallback */
         return ret == -ENOMEM ? IOCPH_E_NOMEM : IOCPH_E_UNSUPPORTED;
     }
     ring->uring_ready = true;
