@@ -101,6 +101,23 @@ public static class BadInputTable
         ["PortUdpSocket.get_AddressFamily()"] = NoInput,
         ["PortUdpSocket.get_ReceiveTimeout()"] = "takes no input: a setting kept in the object",
         ["PortUdpSocket.get_SendTimeout()"] = "takes no input: a setting kept in the object",
+        ["PortDuplexPipe.Abort(Exception)"] = "every value is valid (null: a default reason); idempotent (PortDuplexPipeTests)",
+        ["PortDuplexPipe.DisposeAsync()"] = "takes no input; idempotent",
+        ["PortDuplexPipe.get_Completion()"] = NoInput,
+        ["PortDuplexPipe.get_Connection()"] = NoInput,
+        ["PortDuplexPipe.get_ConnectionClosed()"] = NoInput,
+        ["PortDuplexPipe.get_Input()"] = NoInput,
+        ["PortDuplexPipe.get_MemoryPool()"] = NoInput,
+        ["PortDuplexPipe.get_Output()"] = NoInput,
+        ["PortDuplexPipeOptions..ctor()"] = "takes no input",
+        ["PortDuplexPipeOptions.get_MaxReadBufferSize()"] = NoInput,
+        ["PortDuplexPipeOptions.get_MaxWriteBufferSize()"] = NoInput,
+        ["PortDuplexPipeOptions.get_MemoryPool()"] = NoInput,
+        ["PortDuplexPipeOptions.get_UnsafePreferInlineScheduling()"] = NoInput,
+        ["PortDuplexPipeOptions.get_WaitForDataBeforeAllocatingBuffer()"] = NoInput,
+        ["PortDuplexPipeOptions.set_MemoryPool(MemoryPool<Byte>)"] = "every value is valid (null: the library's pinned pool)",
+        ["PortDuplexPipeOptions.set_UnsafePreferInlineScheduling(Boolean)"] = "every value is valid",
+        ["PortDuplexPipeOptions.set_WaitForDataBeforeAllocatingBuffer(Boolean)"] = "every value is valid",
     };
 
     /// <summary>An endpoint of no IP family (UnixDomainSocketEndPoint can't even be made under Wine).</summary>
@@ -355,6 +372,29 @@ public static class BadInputTable
         Add(sta, "null address", f => f.Udp.SendToAsync(new byte[4], (SocketAddress)null!), Ane);
         Add(sta, "address of another family", f => f.Udp.SendToAsync(new byte[4], new SocketAddress(AddressFamily.Unix, 64)), Ae);
         Add(sta, "disposed socket", f => f.DeadUdp.SendToAsync(new byte[4], f.Udp.LocalEndPoint.Serialize()), Ode);
+        // ---- PortDuplexPipe ----
+        const string pipeCtor = "PortDuplexPipe..ctor(PortTcpConnection, PortDuplexPipeOptions)";
+        Add(pipeCtor, "null", _ => new PortDuplexPipe(null!), Ane);
+        Add(pipeCtor, "disposed connection", f => new PortDuplexPipe(f.DeadConnection), Ode);
+        Add("PortDuplexPipeOptions.set_MaxReadBufferSize(Int64)", "negative", _ => new PortDuplexPipeOptions { MaxReadBufferSize = -1 }, Aoore);
+        Add("PortDuplexPipeOptions.set_MaxWriteBufferSize(Int64)", "negative", _ => new PortDuplexPipeOptions { MaxWriteBufferSize = -1 }, Aoore);
+
+        // ---- Associating what the user has (AssociateTests covers real handles) ----
+        const string assocFile = "CompletionPort.AssociateFile(SafeFileHandle, FileAccess)";
+        Add(assocFile, "null", f => f.Port.AssociateFile(null!), Ane);
+        Add(assocFile, "access out of range", f => f.Port.AssociateFile(File.OpenHandle(f.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite), (FileAccess)0), Aoore);
+        const string assocConnection = "CompletionPort.AssociateTcpConnection(Socket)";
+        Add(assocConnection, "null", f => f.Port.AssociateTcpConnection(null!), Ane);
+        Add(assocConnection, "a UDP socket", f => f.Port.AssociateTcpConnection(new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)), Ae);
+        const string assocListener = "CompletionPort.AssociateTcpListener(Socket)";
+        Add(assocListener, "null", f => f.Port.AssociateTcpListener(null!), Ane);
+        Add(assocListener, "not listening", f => f.Port.AssociateTcpListener(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)), Ae);
+        const string assocUdp = "CompletionPort.AssociateUdp(Socket)";
+        Add(assocUdp, "null", f => f.Port.AssociateUdp(null!), Ane);
+        Add(assocUdp, "a TCP socket", f => f.Port.AssociateUdp(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)), Ae);
+        Add("CompletionPort.AssociatePipeReader(SafeHandle)", "null", f => f.Port.AssociatePipeReader(null!), Ane);
+        Add("CompletionPort.AssociatePipeWriter(SafeHandle)", "null", f => f.Port.AssociatePipeWriter(null!), Ane);
+
         return list;
     }
 }
