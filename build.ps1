@@ -713,7 +713,7 @@ function Test-PackageContents([string] $Nupkg) {
     foreach ($file in $expected) {
         & $check "holds $file" { if (-not (Test-Path (Join-Path $dir $file))) { 'missing' } }
     }
-    & $check "IocpHybrid.AspNetCore $version: the transport assembly and its docs, on IocpHybrid $version and ASP.NET Core" {
+    & $check "IocpHybrid.AspNetCore ${version}: the transport assembly and its docs, on IocpHybrid $version and ASP.NET Core" {
         $aspnet = Join-Path (Split-Path $Nupkg) "IocpHybrid.AspNetCore.$version.nupkg"
         if (-not (Test-Path $aspnet)) { return "no $aspnet" }
         $zip = [System.IO.Compression.ZipFile]::OpenRead($aspnet)

@@ -27,6 +27,9 @@ internal sealed class Options
     public string? LibClangPath { get; private set; }
     public bool Check { get; private set; }
 
+    /// <summary>The C# access of every generated type: "public" or "internal" (ClangSharp's --with-access-specifier *=Internal).</summary>
+    public string TypeAccess { get; private set; } = "public";
+
     // The ClangSharp --config values this generator implements; anything else is refused.
     private static readonly HashSet<string> s_knownConfig =
         ["multi-file", "generate-file-scoped-namespaces", "generate-macro-bindings", "latest-codegen"];
@@ -92,12 +95,27 @@ internal sealed class Options
                 case "--c-layout-output": options.CLayoutOutput = One(); break;
                 case "--libclang": options.LibClangPath = One(); break;
                 case "--check": options.Check = true; break;
+                case "--with-access-specifier" or "-was": options.SetAccess(Values()); break;
                 default: throw new GeneratorException($"unknown option {arg}");
             }
         }
 
         options.Validate();
         return options;
+    }
+
+    /// <summary>Only the form "*=Internal" / "*=Public" (every declaration) is implemented.</summary>
+    private void SetAccess(IEnumerable<string> values)
+    {
+        foreach (string value in values)
+        {
+            TypeAccess = value switch
+            {
+                "*=Internal" => "internal",
+                "*=Public" => "public",
+                _ => throw new GeneratorException($"unsupported --with-access-specifier {value} (supported: *=Internal, *=Public)"),
+            };
+        }
     }
 
     public string ResolveFile(string file) =>

@@ -31,7 +31,7 @@ internal sealed class BindingWriter(Options options, string header)
     {
         CodeBuilder code = CSharpFile.Begin(header, options.Namespace, FileScoped);
         bool isUnsafe = def.Fields.Any(f => f.Type.IsUnsafe);
-        code.Line($"public {(isUnsafe ? "unsafe " : "")}partial struct {def.Name}").Open();
+        code.Line($"{options.TypeAccess} {(isUnsafe ? "unsafe " : "")}partial struct {def.Name}").Open();
         for (int i = 0; i < def.Fields.Count; i++)
         {
             FieldDef field = def.Fields[i];
@@ -54,7 +54,7 @@ internal sealed class BindingWriter(Options options, string header)
     private string Enum(EnumDef def)
     {
         CodeBuilder code = CSharpFile.Begin(header, options.Namespace, FileScoped);
-        code.Line($"public enum {def.Name}{(def.BaseType is null ? "" : " : " + def.BaseType)}").Open();
+        code.Line($"{options.TypeAccess} enum {def.Name}{(def.BaseType is null ? "" : " : " + def.BaseType)}").Open();
         foreach (EnumConstant constant in def.Constants)
         {
             code.Line($"{constant.Name} = {constant.ValueText},");
@@ -67,7 +67,7 @@ internal sealed class BindingWriter(Options options, string header)
     private string Methods(NativeApi api)
     {
         CodeBuilder code = CSharpFile.Begin(header, options.Namespace, FileScoped, "System.Runtime.InteropServices");
-        code.Line($"public static unsafe partial class {options.MethodClassName}").Open();
+        code.Line($"{options.TypeAccess} static unsafe partial class {options.MethodClassName}").Open();
         bool first = true;
         foreach (FunctionDef function in api.Functions)
         {

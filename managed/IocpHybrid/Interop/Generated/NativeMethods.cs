@@ -11,7 +11,7 @@ using System.Runtime.InteropServices;
 
 namespace IocpHybrid.Interop;
 
-public static unsafe partial class NativeMethods
+internal static unsafe partial class NativeMethods
 {
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("uint32_t")]

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public partial struct iocph_accept_result
+internal partial struct iocph_accept_result
 {
     [NativeTypeName("iocph_handle_t")]
     public ulong socket;

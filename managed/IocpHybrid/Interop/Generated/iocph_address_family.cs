@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_address_family
+internal enum iocph_address_family
 {
     IOCPH_AF_UNSPEC = 0,
     IOCPH_AF_INET = 4,

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_associate_flags
+internal enum iocph_associate_flags
 {
     IOCPH_ASSOCIATE_NONE = 0,
     IOCPH_ASSOCIATE_DUPLICATE = 0x1,

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_backend
+internal enum iocph_backend
 {
     IOCPH_BACKEND_DEFAULT = 0,
     IOCPH_BACKEND_IOCP = 1,

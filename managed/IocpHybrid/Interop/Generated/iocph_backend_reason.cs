@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_backend_reason
+internal enum iocph_backend_reason
 {
     IOCPH_REASON_NONE = 0,
     IOCPH_REASON_FORCED = 1,

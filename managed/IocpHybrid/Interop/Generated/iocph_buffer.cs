@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public unsafe partial struct iocph_buffer
+internal unsafe partial struct iocph_buffer
 {
     public void* data;
 

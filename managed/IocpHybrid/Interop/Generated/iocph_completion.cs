@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public partial struct iocph_completion
+internal partial struct iocph_completion
 {
     [NativeTypeName("uint64_t")]
     public ulong user_data;

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_completion_flags
+internal enum iocph_completion_flags
 {
     IOCPH_COMPLETION_NONE = 0,
     IOCPH_COMPLETION_POSTED = 1,

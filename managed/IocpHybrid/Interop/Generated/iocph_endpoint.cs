@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public unsafe partial struct iocph_endpoint
+internal unsafe partial struct iocph_endpoint
 {
     [NativeTypeName("uint16_t")]
     public ushort family;

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_endpoint_kind
+internal enum iocph_endpoint_kind
 {
     IOCPH_ENDPOINT_LOCAL = 0,
     IOCPH_ENDPOINT_REMOTE = 1,

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_file_flags
+internal enum iocph_file_flags
 {
     IOCPH_FILE_READ = 0x1,
     IOCPH_FILE_WRITE = 0x2,

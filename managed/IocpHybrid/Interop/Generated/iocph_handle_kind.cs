@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_handle_kind
+internal enum iocph_handle_kind
 {
     IOCPH_HANDLE_FILE = 1,
     IOCPH_HANDLE_PIPE_READ = 2,

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public unsafe partial struct iocph_port_options
+internal unsafe partial struct iocph_port_options
 {
     [NativeTypeName("uint32_t")]
     public uint size;

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public partial struct iocph_port_stats
+internal partial struct iocph_port_stats
 {
     [NativeTypeName("uint32_t")]
     public uint size;

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_socket_flags
+internal enum iocph_socket_flags
 {
     IOCPH_SOCKET_NONE = 0,
     IOCPH_SOCKET_REUSE_ADDRESS = 0x1,

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_socket_option
+internal enum iocph_socket_option
 {
     IOCPH_SOCKOPT_NO_DELAY = 1,
     IOCPH_SOCKOPT_KEEP_ALIVE = 2,

@@ -9,7 +9,7 @@
 
 namespace IocpHybrid.Interop;
 
-public enum iocph_status
+internal enum iocph_status
 {
     IOCPH_OK = 0,
     IOCPH_E_UNKNOWN = -20000,
