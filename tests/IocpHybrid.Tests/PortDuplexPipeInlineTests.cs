@@ -21,17 +21,7 @@ public sealed class PortDuplexPipeInlineTests() : SocketTestBase(new CompletionP
         using (client)
         {
             await using var pipe = new PortDuplexPipe(server, Inline);
-            Task echo = EchoUntilEndAsync(pipe);
-            byte[] data = RandomNumberGenerator.GetBytes(2 * 1024 * 1024);
-            Task sending = client.SendAsync(data);
-            var back = new byte[data.Length];
-            await ReceiveExactlyAsync(client, back);
-            await sending.Within();
-            Assert.Equal(SHA256.HashData(data), SHA256.HashData(back));
-            client.Shutdown(SocketShutdown.Send);
-            await echo.Within();
-            Assert.Equal(0, await client.ReceiveAsync(new byte[1]).Within());
-            await pipe.Completion.Within();
+            await DuplexPipeEcho.RoundTripAsync(client, pipe, 2 * 1024 * 1024);
         }
     }
 
@@ -47,25 +37,6 @@ public sealed class PortDuplexPipeInlineTests() : SocketTestBase(new CompletionP
             pipe.Abort();
             await Assert.ThrowsAsync<IOException>(() => reading.AsTask().Within());
             await pipe.Completion.Within();
-        }
-    }
-
-    private static async Task EchoUntilEndAsync(PortDuplexPipe pipe)
-    {
-        while (true)
-        {
-            ReadResult result = await pipe.Input.ReadAsync();
-            foreach (ReadOnlyMemory<byte> segment in result.Buffer)
-            {
-                await pipe.Output.WriteAsync(segment);
-            }
-
-            pipe.Input.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                await pipe.Output.CompleteAsync();
-                return;
-            }
         }
     }
 }

@@ -16,19 +16,7 @@ public sealed class PortDuplexPipeTests : SocketTestBase
         using (client)
         {
             await using var pipe = new PortDuplexPipe(server);
-            Task echo = EchoAsync(pipe);
-
-            byte[] data = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
-            Task sending = SendInPiecesAsync(client, data);
-            var back = new byte[data.Length];
-            await ReceiveExactlyAsync(client, back);
-            await sending.Within();
-            Assert.Equal(SHA256.HashData(data), SHA256.HashData(back));
-
-            client.Shutdown(SocketShutdown.Send);
-            await echo.Within();
-            Assert.Equal(0, await client.ReceiveAsync(new byte[1]).Within());
-            await pipe.Completion.Within();
+            await DuplexPipeEcho.RoundTripAsync(client, pipe, 4 * 1024 * 1024);
         }
     }
 
@@ -185,38 +173,6 @@ public sealed class PortDuplexPipeTests : SocketTestBase
         {
             server.Dispose();
             Assert.Throws<ObjectDisposedException>(() => new PortDuplexPipe(server));
-        }
-    }
-
-    private static async Task EchoAsync(PortDuplexPipe pipe)
-    {
-        while (true)
-        {
-            ReadResult result = await pipe.Input.ReadAsync();
-            foreach (ReadOnlyMemory<byte> segment in result.Buffer)
-            {
-                pipe.Output.Write(segment.Span);
-            }
-
-            pipe.Input.AdvanceTo(result.Buffer.End);
-            await pipe.Output.FlushAsync();
-            if (result.IsCompleted)
-            {
-                await pipe.Output.CompleteAsync();
-                return;
-            }
-        }
-    }
-
-    private static async Task SendInPiecesAsync(PortTcpConnection connection, byte[] data)
-    {
-        var random = new Random(7);
-        int sent = 0;
-        while (sent < data.Length)
-        {
-            int n = Math.Min(data.Length - sent, random.Next(1, 100_000));
-            await connection.SendAsync(data.AsMemory(sent, n));
-            sent += n;
         }
     }
 
