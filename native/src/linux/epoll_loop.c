@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 _Thread_local iocph__epoll_worker *iocph__epoll_current;
@@ -390,6 +391,18 @@ static int wait_ms(iocph__epoll_worker *w, bool timed)
     return ms;
 }
 
+/* The test hook IOCPH_TEST_EPOLL_TAKE_DELAY_US (epoll_internal.h). A sleep, not a busy wait:
+ * the threads racing each other need the CPU meanwhile (on two cores a spinning worker kept
+ * them out of the window). */
+static void test_take_delay(const iocph__epoll_worker *w)
+{
+    uint32_t us = w->owner->test_take_delay_us;
+    if (us) {
+        struct timespec pause = {.tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 static bool has_work(iocph__epoll_worker *w)
 {
     return atomic_load(&w->submit_stack) != NULL || atomic_load(&w->requests_pending);
@@ -403,6 +416,7 @@ void iocph__epoll_worker_main(void *arg)
     uint32_t busy_turns = 0;
     for (;;) {
         take_submissions(w);
+        test_take_delay(w);
         take_requests(w);
         expire_timers(w);
         flush_batch(w);
