@@ -314,6 +314,12 @@ static void take_requests(iocph__epoll_worker *w)
     iocph__epoll_handle *zombies = w->zombies;
     w->zombies = NULL;
     iocph__mutex_unlock(&w->lock);
+    /* Every op pushed before one of these requests was queued arrives before it is applied (as
+     * on io_uring: cancels taken, then submissions, then cancels applied). A close's cancel-all
+     * relies on it: an op whose starter saw `closing` still 0 was pushed before the close queued
+     * its request, and must be in its lane when the lanes are emptied - arriving after them, it
+     * would wait in the lane of a closed handle forever. */
+    take_submissions(w);
 
     /* Closed handles: their fds left the epoll set before they were buried, and every event
      * epoll_wait returned earlier has been handled, so nothing can name them any more. */
