@@ -136,6 +136,11 @@ struct iocph__epoll_port {
     uint32_t worker_count;
     _Atomic uint32_t next_worker; /* round robin for handles and posts */
     iocph__epoll_files files;
+    /* IOCPH_TEST_EPOLL_TAKE_DELAY_US=n (tests only), read at port creation: each worker turn
+     * sleeps n microseconds (plus the timer slack) between taking submissions and taking cancel
+     * requests, widening the window where an op pushed just before its handle's close meets the
+     * close's cancel-all (epoll_loop.c, take_requests). 0: no pause. */
+    uint32_t test_take_delay_us;
 };
 
 static inline iocph__epoll_port *iocph__epoll_port_of(iocph__port *port)

@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 _Thread_local iocph__epoll_worker *iocph__epoll_current;
@@ -313,6 +314,12 @@ static void take_requests(iocph__epoll_worker *w)
     iocph__epoll_handle *zombies = w->zombies;
     w->zombies = NULL;
     iocph__mutex_unlock(&w->lock);
+    /* Every op pushed before one of these requests was queued arrives before it is applied (as
+     * on io_uring: cancels taken, then submissions, then cancels applied). A close's cancel-all
+     * relies on it: an op whose starter saw `closing` still 0 was pushed before the close queued
+     * its request, and must be in its lane when the lanes are emptied - arriving after them, it
+     * would wait in the lane of a closed handle forever. */
+    take_submissions(w);
 
     /* Closed handles: their fds left the epoll set before they were buried, and every event
      * epoll_wait returned earlier has been handled, so nothing can name them any more. */
@@ -390,6 +397,18 @@ static int wait_ms(iocph__epoll_worker *w, bool timed)
     return ms;
 }
 
+/* The test hook IOCPH_TEST_EPOLL_TAKE_DELAY_US (epoll_internal.h). A sleep, not a busy wait:
+ * the threads racing each other need the CPU meanwhile (on two cores a spinning worker kept
+ * them out of the window). */
+static void test_take_delay(const iocph__epoll_worker *w)
+{
+    uint32_t us = w->owner->test_take_delay_us;
+    if (us) {
+        struct timespec pause = {.tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 static bool has_work(iocph__epoll_worker *w)
 {
     return atomic_load(&w->submit_stack) != NULL || atomic_load(&w->requests_pending);
@@ -403,6 +422,7 @@ void iocph__epoll_worker_main(void *arg)
     uint32_t busy_turns = 0;
     for (;;) {
         take_submissions(w);
+        test_take_delay(w);
         take_requests(w);
         expire_timers(w);
         flush_batch(w);

@@ -91,6 +91,8 @@ static int32_t epoll_port_start(iocph__port *port)
         w->wake_fd = -1;
         iocph__mutex_init(&w->lock);
     }
+    const char *delay = iocph__getenv("IOCPH_TEST_EPOLL_TAKE_DELAY_US"); /* tests only */
+    ep->test_take_delay_us = delay ? (uint32_t)strtoul(delay, NULL, 10) : 0;
     port->backend_data = ep;
     int32_t rc = iocph__epoll_files_start(&ep->files);
     for (uint32_t i = 0; rc == IOCPH_OK && i < ep->worker_count; i++)
