@@ -41,11 +41,14 @@ bool iocph__win_cancel_requested_locked(const iocph__op *op)
            atomic_load_explicit(&op->handle->closing, memory_order_seq_cst);
 }
 
-/* Issues op's ReadFile / WriteFile (for a pipe write: the bytes not yet written). */
+/* Issues op's ReadFile / WriteFile (for a pipe write: the bytes not yet written). Once the call
+ * has queued a packet, a worker may finish the op (and drop its reference on the handle) before
+ * the call returns here: what is needed afterwards is read before it. */
 static issue_state issue(iocph__op *op, int64_t *result, int32_t *os_error)
 {
     HANDLE os = iocph__win_os(op->handle);
-    const iocph__win_handle *wh = op->handle->backend_data;
+    const bool skip_on_success =
+        ((const iocph__win_handle *)op->handle->backend_data)->skip_on_success;
     for (;;) {
         uint64_t done = op->kind == IOCPH__OP_PIPE_WRITE ? (uint64_t)op->value : 0;
         uint64_t offset = op->offset;
@@ -58,8 +61,8 @@ static issue_state issue(iocph__op *op, int64_t *result, int32_t *os_error)
         BOOL ok = is_write(op) ? WriteFile(os, op->buffer + done, length, NULL, &op->ov)
                                : ReadFile(os, op->buffer, length, NULL, &op->ov);
         if (ok) {
-            if (!wh->skip_on_success)
-                return ISSUE_PENDING; /* the packet is queued all the same */
+            if (!skip_on_success)
+                return ISSUE_PENDING; /* the packet is queued all the same: op no longer ours */
             /* Skipped packet: the byte count is in the OVERLAPPED. */
             DWORD bytes = (DWORD)op->ov.InternalHigh;
             uint64_t total = bytes;

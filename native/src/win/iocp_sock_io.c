@@ -110,19 +110,40 @@ static int32_t issue_connect(iocph__op *op, BOOL *ok, DWORD *bytes)
 /* An NTSTATUS of severity "warning" (STATUS_BUFFER_OVERFLOW): neither success nor error. */
 static bool is_warning(ULONG_PTR status) { return ((uint32_t)status >> 30) == 2; }
 
+/* The call failed at once on a socket that does not skip packets: was a packet queued all the
+ * same (a warning status, see the top)? Only the OVERLAPPED's status tells, and if a packet was
+ * queued a worker may already have finished the op and its slot gone to another op. Under
+ * op->lock the op cannot be freed (iocph__op_free takes it): a generation that moved on means
+ * the op finished through the port, so its packet came; the same generation means the op is
+ * still this one and its status is the call's (the OS wrote it before returning). */
+static bool packet_queued_after_error(iocph__op *op, uint32_t generation, uint32_t kind)
+{
+    iocph__spin_lock(&op->lock);
+    bool queued = atomic_load_explicit(&op->generation, memory_order_relaxed) != generation ||
+                  op->kind != kind || is_warning(op->ov.Internal);
+    iocph__spin_unlock(&op->lock);
+    return queued;
+}
+
 /* Calls the op's Winsock function. Returns < 0 when nothing was started (no completion is due),
  * else 0 with *error = ERROR_IO_PENDING (a packet will come), 0 (finished at once, *bytes), or
- * the Winsock error the call finished with at once. */
+ * the Winsock error the call finished with at once.
+ * Once the call has queued a packet, a worker may dequeue it, finish the op and give its slot to
+ * another op before the call even returns here: what is needed afterwards is read before it. */
 static int32_t issue(iocph__op *op, DWORD *error, DWORD *bytes)
 {
     iocph__win_sock_ext *ext = iocph__win_ext(op);
     SOCKET s = os_socket(op);
+    const bool skip_on_success =
+        ((const iocph__win_handle *)op->handle->backend_data)->skip_on_success;
+    const uint32_t generation = atomic_load_explicit(&op->generation, memory_order_relaxed);
+    const uint32_t kind = op->kind;
     memset(&op->ov, 0, sizeof op->ov);
     ext->sync_error = 0;
     *bytes = 0;
     BOOL ok = FALSE;
     int32_t rc = IOCPH_OK;
-    switch (op->kind) {
+    switch (kind) {
     case IOCPH__OP_ACCEPT: rc = issue_accept(op, &ok, bytes); break;
     case IOCPH__OP_CONNECT: rc = issue_connect(op, &ok, bytes); break;
     case IOCPH__OP_SEND: {
@@ -159,14 +180,14 @@ static int32_t issue(iocph__op *op, DWORD *error, DWORD *bytes)
     }
     if (rc < 0)
         return rc;
-    const iocph__win_handle *wh = op->handle->backend_data;
     if (ok) {
         /* Without skip-on-success the packet is queued all the same. */
-        *error = wh->skip_on_success ? 0 : ERROR_IO_PENDING;
+        *error = skip_on_success ? 0 : ERROR_IO_PENDING;
         return IOCPH_OK;
     }
     *error = (DWORD)WSAGetLastError(); /* WSA_IO_PENDING == ERROR_IO_PENDING */
-    if (*error != ERROR_IO_PENDING && !wh->skip_on_success && is_warning(op->ov.Internal))
+    if (*error != ERROR_IO_PENDING && !skip_on_success &&
+        packet_queued_after_error(op, generation, kind))
         *error = ERROR_IO_PENDING; /* finished, but its packet is queued: see the top */
     return IOCPH_OK;
 }
