@@ -14,7 +14,13 @@
 #include <sched.h>
 #endif
 
+/* Under Wine a round costs some 10 ms (96 s for 10,000 on a loaded machine, against CTest's 120 s):
+ * the IOCP backend runs the same race fewer times (the hook that widens epoll's window is epoll's). */
+#ifdef _WIN32
+#define ROUNDS 3000
+#else
 #define ROUNDS 10000
+#endif
 #define PER_ROUND 4 /* receives started per round, at most */
 #define MAX_OPS ((uint64_t)ROUNDS * PER_ROUND)
 #define SETUP_ID (MAX_OPS + 1) /* an accept or connect of a TCP round's setup */
