@@ -901,7 +901,8 @@ static void op_socket_io(fz_in *in, bool send)
         length = (uint32_t)total;
     } else {
         length = pick_length(in);
-        must_refuse = length == 0 || length > IOCPH_MAX_IO_LENGTH;
+        /* A zero-length receive waits for data (its buffer is ignored); a zero-length send is refused. */
+        must_refuse = (send && length == 0) || length > IOCPH_MAX_IO_LENGTH;
     }
     fz_rec *rec = new_io_rec(send ? FZ_OP_SEND : FZ_OP_RECEIVE, h, length, send);
     if (!rec) {
@@ -930,7 +931,7 @@ static void op_socket_io(fz_in *in, bool send)
         /* The array is copied at the call: freed now, AddressSanitizer sees a later read. */
         free(buffers);
     } else {
-        must_refuse |= buf == NULL;
+        must_refuse |= buf == NULL && (send || length != 0);
         s = send ? iocph_socket_send(h.value, buf, length, timeout, fz_rec_user_data(rec), op)
                  : iocph_socket_receive(h.value, buf, length, timeout, fz_rec_user_data(rec), op);
     }

@@ -66,6 +66,10 @@ static void check_backend_reason(iocph_port_t port)
 int main(void)
 {
     test_watchdog(60);
+    /* valgrind keeps descriptors of its own below the limit a program sets (and reports a lower
+     * hard limit): the counts this test relies on do not hold there. */
+    if (test_under_valgrind())
+        test_skip("valgrind reserves descriptors of its own under RLIMIT_NOFILE");
     struct rlimit rl;
     CHECK_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
     rl.rlim_cur = LIMIT;
