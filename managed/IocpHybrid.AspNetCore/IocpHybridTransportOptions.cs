@@ -30,15 +30,7 @@ public sealed class IocpHybridTransportOptions
     public long? MaxReadBufferSize
     {
         get => _maxReadBufferSize;
-        set
-        {
-            if (value is < 0)
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "A buffer size is 0 (no limit) or more.");
-            }
-
-            _maxReadBufferSize = value;
-        }
+        set => _maxReadBufferSize = ValidBufferSize(value);
     }
 
     /// <summary>The most unsent bytes a connection buffers before Kestrel's writes wait; <see langword="null"/> or 0 = no limit. Default 64 KiB.</summary>
@@ -46,15 +38,7 @@ public sealed class IocpHybridTransportOptions
     public long? MaxWriteBufferSize
     {
         get => _maxWriteBufferSize;
-        set
-        {
-            if (value is < 0)
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "A buffer size is 0 (no limit) or more.");
-            }
-
-            _maxWriteBufferSize = value;
-        }
+        set => _maxWriteBufferSize = ValidBufferSize(value);
     }
 
     /// <summary>Whether a connection waits for data before it takes a receive buffer (an idle connection then holds none). Default <see langword="true"/>.</summary>
@@ -82,4 +66,8 @@ public sealed class IocpHybridTransportOptions
 
     /// <summary>Which backend the port uses; <see cref="CompletionPortBackend.Default"/> picks the best the system allows.</summary>
     public CompletionPortBackend Backend { get; set; } = CompletionPortBackend.Default;
+
+    /// <summary>A buffer limit: null or 0 (no limit), or positive.</summary>
+    private static long? ValidBufferSize(long? value, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(value))] string? paramName = null) =>
+        value is < 0 ? throw new ArgumentOutOfRangeException(paramName, value, "A buffer size is 0 (no limit) or more.") : value;
 }
