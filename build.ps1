@@ -18,7 +18,9 @@
                harness as a smoke pass on Linux (bench --quick) and under Wine (bench --wine): every
                case must produce figures, no speed is asserted; prints 'N passed, M failed[, K skipped]'
                last and fails if anything failed
-    demo       builds, then copies a 256 MiB file through the port (C# and C) and verifies it
+    demo       builds, then copies a 256 MiB file through the port (C# and C) and verifies it; 200 echo
+               clients against an in-process, the C and the C# echo server; the sample web app
+               (Kestrel on the transport) under an HttpClient load, every response verified
     generate   regenerates the C# binding from native/include/iocphybrid.h (libclang)
     bench      benchmarks (Release, pinned with taskset): TCP echo, files, the port, allocations,
                instruction counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/;
@@ -70,6 +72,7 @@ $GeneratorProject = Join-Path $Root 'managed/IocpHybrid.Generator/IocpHybrid.Gen
 $GeneratorRsp = Join-Path $Root 'managed/IocpHybrid.Generator/iocphybrid.rsp'
 $DemoProject = Join-Path $Root 'managed/IocpHybrid.Demo/IocpHybrid.Demo.csproj'
 $EchoServerProject = Join-Path $Root 'managed/samples/EchoServer/EchoServer.csproj'
+$WebAppProject = Join-Path $Root 'managed/samples/WebApp/WebApp.csproj'
 
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
@@ -342,6 +345,10 @@ function Invoke-AllTests([bool] $WithWine) {
         # The stress tool (docs/stress.md): a minute of mixed load per Linux backend, every byte verified.
         Invoke-Stress-Suite 'stress 1 min (io_uring)' '1' 'io_uring'
         Invoke-Stress-Suite 'stress 1 min (epoll)' '1' 'epoll'
+        # ./build.sh demo as a user runs it, smaller: a 16 MiB copy, 20 echo clients, 2,000 web requests.
+        Invoke-OneTestSuite 'demo (quick)' {
+            Invoke-Demo @((Join-Path $Artifacts 'demo-quick/source.bin'), '--size-mib', '16') @('--echo-clients', '20', '--echo-rounds', '1', '--web-requests', '2000')
+        }
         # C users (an installed tree via CMake and pkg-config) and the README's C# snippet.
         Invoke-Consumer-Tests $WithWine
         # The NuGet package: packed, its contents checked, and used by a C# project through a local feed.
@@ -481,30 +488,69 @@ function Invoke-Consumer-Tests([bool] $WithWine) {
     Invoke-ReadmeSnippets
 }
 
-# Starts an echo server (it prints "listening on <endpoint>" first), runs the demo's echo clients
-# against it, then stops it the way a service is stopped (SIGTERM) and checks it exited cleanly.
+# Starts a server (an echo server or the sample web app; each prints "listening on <endpoint>" first),
+# runs the demo with $DemoArguments and the endpoint against it, then stops it the way a service is
+# stopped (SIGTERM) and checks it exited cleanly.
 # Not SIGINT: a script started as a background job of a non-interactive shell passes SIGINT on as
 # ignored, .NET keeps that disposition, and the C# server would never see it (issue 17, item 13).
-function Invoke-EchoDemo([string[]] $ServerCommand, [string] $Demo) {
+function Invoke-ServerDemo([string[]] $ServerCommand, [string] $Demo, [string[]] $DemoArguments) {
     $info = [System.Diagnostics.ProcessStartInfo]::new($ServerCommand[0])
     foreach ($a in $ServerCommand[1..($ServerCommand.Length - 1)]) { $info.ArgumentList.Add($a) }
     $info.RedirectStandardOutput = $true
     $server = [System.Diagnostics.Process]::Start($info)
     try {
         $read = $server.StandardOutput.ReadLineAsync()
-        if (-not $read.Wait(30000) -or $read.Result -notmatch '^listening on (.+)$') {
-            throw "the echo server $($ServerCommand[0]) did not report 'listening on ...' within 30 s"
+        if (-not $read.Wait(30000) -or $read.Result -notmatch '^listening on (\S+)') {
+            throw "the server $($ServerCommand[0]) did not report 'listening on ...' within 30 s"
         }
         $endpoint = $Matches[1].Trim()
-        Write-Host "server: listening on $endpoint"
-        & $Demo --skip-copy --echo-server $endpoint
+        Write-Host "server: $($read.Result)"
+        & $Demo @DemoArguments $endpoint
+        if ($LASTEXITCODE -ne 0) { throw "the demo against $($ServerCommand[0]) exited with code $LASTEXITCODE" }
     } finally {
         if (-not $server.HasExited) {
             if ($OnLinux) { & kill -TERM $server.Id } else { $server.Kill() }
-            if (-not $server.WaitForExit(15000)) { $server.Kill(); throw 'the echo server did not stop within 15 s of SIGTERM' }
+            if (-not $server.WaitForExit(15000)) { $server.Kill(); throw 'the server did not stop within 15 s of SIGTERM' }
         }
     }
-    if ($OnLinux -and $server.ExitCode -ne 0) { throw "the echo server exited with code $($server.ExitCode)" }
+    if ($OnLinux -and $server.ExitCode -ne 0) { throw "the server exited with code $($server.ExitCode)" }
+}
+
+# The whole demo: the file copy (C# with $CopyArguments, then C), the echo clients and the web load
+# (Invoke-ServerDemos with $LoadArguments). Throws when a part fails.
+function Invoke-Demo([string[]] $CopyArguments, [string[]] $LoadArguments) {
+    $preset = if ($OnLinux) { 'linux-x64' } else { 'win-x64-msvc' }
+    $exe = if ($OnLinux) { '' } else { '.exe' }
+    Build-Native $preset
+    Write-Step 'Demo (C#): copy a file through the port and verify it; echo clients against an in-process server'
+    & dotnet build $DemoProject -c $Configuration --nologo -v:q
+    $demo = Join-Path $Root "managed/IocpHybrid.Demo/bin/$Configuration/net10.0/IocpHybrid.Demo$exe"
+    & $demo @CopyArguments @LoadArguments
+    if ($LASTEXITCODE -ne 0) { throw "the demo exited with code $LASTEXITCODE" }
+    $source = if ($CopyArguments.Count -gt 0 -and -not $CopyArguments[0].StartsWith('-')) { $CopyArguments[0] } else { Join-Path $Artifacts 'demo/source.bin' }
+    $example = Join-Path $Artifacts "native/$preset/copy_file$exe"
+    if ((Test-Path $example) -and (Test-Path $source)) {
+        Write-Step 'Demo (C): the same copy with the C API alone'
+        & $example $source "$source.copy-c"
+        if ($LASTEXITCODE -ne 0) { throw "the C copy exited with code $LASTEXITCODE" }
+        Remove-Item -Force "$source.copy-c"
+    }
+    Invoke-ServerDemos $preset $demo $LoadArguments
+}
+
+# The demo's parts after the file copy: the echo clients against the C and the C# echo servers, then
+# the sample web app (Kestrel on the IocpHybrid transport) under an HttpClient load. $LoadArguments
+# go to each demo run (the CI's quick pass makes the loads smaller).
+function Invoke-ServerDemos([string] $Preset, [string] $Demo, [string[]] $LoadArguments) {
+    $exe = if ($OnLinux) { '' } else { '.exe' }
+    Write-Step 'Demo: the same echo clients against the C echo server (native/examples/echo_server.c)'
+    Invoke-ServerDemo @((Join-Path $Artifacts "native/$Preset/echo_server$exe"), '0') $Demo (@('--skip-copy') + $LoadArguments + @('--echo-server'))
+    Write-Step 'Demo: the same echo clients against the C# echo server (managed/samples/EchoServer)'
+    & dotnet build $EchoServerProject -c $Configuration --nologo -v:q
+    Invoke-ServerDemo @((Join-Path $Root "managed/samples/EchoServer/bin/$Configuration/net10.0/EchoServer$exe"), '0') $Demo (@('--skip-copy') + $LoadArguments + @('--echo-server'))
+    Write-Step 'Demo: the sample web app (managed/samples/WebApp: Kestrel on the IocpHybrid transport) under an HttpClient load'
+    & dotnet build $WebAppProject -c $Configuration --nologo -v:q
+    Invoke-ServerDemo @((Join-Path $Root "managed/samples/WebApp/bin/$Configuration/net10.0/WebApp$exe"), '--urls', 'http://127.0.0.1:0') $Demo (@('--skip-copy', '--skip-echo') + $LoadArguments + @('--web-server'))
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -883,24 +929,7 @@ try {
         }
         'demo' {
             Install-Prerequisites $false
-            $preset = if ($OnLinux) { 'linux-x64' } else { 'win-x64-msvc' }
-            $exe = if ($OnLinux) { '' } else { '.exe' }
-            Build-Native $preset
-            Write-Step 'Demo (C#): copy a 256 MiB file through the port and verify it; echo clients against an in-process server'
-            & dotnet build $DemoProject -c $Configuration --nologo -v:q
-            $demo = Join-Path $Root "managed/IocpHybrid.Demo/bin/$Configuration/net10.0/IocpHybrid.Demo$exe"
-            & $demo @Rest
-            $example = Join-Path $Artifacts "native/$preset/copy_file$exe"
-            $source = Join-Path $Artifacts 'demo/source.bin'
-            if ((Test-Path $example) -and (Test-Path $source)) {
-                Write-Step 'Demo (C): the same copy with the C API alone'
-                & $example $source (Join-Path $Artifacts 'demo/copy-c.bin')
-            }
-            Write-Step 'Demo: the same echo clients against the C echo server (native/examples/echo_server.c)'
-            Invoke-EchoDemo @((Join-Path $Artifacts "native/$preset/echo_server$exe"), '0') $demo
-            Write-Step 'Demo: the same echo clients against the C# echo server (managed/samples/EchoServer)'
-            & dotnet build $EchoServerProject -c $Configuration --nologo -v:q
-            Invoke-EchoDemo @((Join-Path $Root "managed/samples/EchoServer/bin/$Configuration/net10.0/EchoServer$exe"), '0') $demo
+            Invoke-Demo $Rest @()
         }
         'bench' {
             Invoke-Bench $Rest | Out-Host

@@ -17,6 +17,9 @@ internal sealed class DemoOptions
     public int EchoClients { get; private set; } = 200;
     public int EchoRounds { get; private set; } = 3;
     public System.Net.IPEndPoint? EchoServer { get; private set; }
+    public Uri? WebServer { get; private set; }
+    public int WebConnections { get; private set; } = 64;
+    public int WebRequests { get; private set; } = 20_000;
 
     public const string Usage = """
         IocpHybrid demo: copies a file through a completion port with many reads and writes in flight,
@@ -36,9 +39,14 @@ internal sealed class DemoOptions
           --echo-clients N     concurrent echo clients (default 200)
           --echo-rounds N      rounds of messages (1 B .. 256 KiB) per client (default 3)
           --echo-server EP     an external echo server (e.g. 127.0.0.1:7000); default: one in-process
-          --skip-copy          only the echo run
-          --skip-echo          only the file copy
-        exit code: 0 everything verified, 1 a copy or an echo differs, 2 error
+          --skip-copy          no file copy
+          --skip-echo          no echo run
+          --web-server URL     then an HttpClient load against the sample web app at URL
+                               (managed/samples/WebApp, e.g. http://127.0.0.1:5000): GET /plaintext,
+                               GET /json and POST /echo (1 B .. 64 KiB bodies), every response verified
+          --web-connections N  keep-alive connections of that load (default 64)
+          --web-requests N     requests of that load (default 20000)
+        exit code: 0 everything verified, 1 a copy, an echo or a web response differs, 2 error
         """;
 
     public static DemoOptions Parse(string[] args)
@@ -84,6 +92,18 @@ internal sealed class DemoOptions
                     options.EchoServer = System.Net.IPEndPoint.TryParse(endpoint, out System.Net.IPEndPoint? parsed) && parsed.Port != 0
                         ? parsed
                         : throw new ArgumentException($"--echo-server needs ADDRESS:PORT, not '{endpoint}'.");
+                    break;
+                case "--web-server":
+                    string url = Value();
+                    options.WebServer = Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) && uri.Scheme is "http" or "https"
+                        ? uri
+                        : throw new ArgumentException($"--web-server needs an http:// or https:// URL, not '{url}'.");
+                    break;
+                case "--web-connections":
+                    options.WebConnections = PositiveInt(arg, Value());
+                    break;
+                case "--web-requests":
+                    options.WebRequests = PositiveInt(arg, Value());
                     break;
                 case "--skip-copy":
                     options.SkipCopy = true;

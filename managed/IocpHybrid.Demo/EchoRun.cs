@@ -160,7 +160,7 @@ internal sealed class EchoRun
     }
 
     /// <summary>A pattern that differs per client, round and size, so a misrouted echo is caught.</summary>
-    private static void Fill(Span<byte> span, int client, int round, int size)
+    internal static void Fill(Span<byte> span, int client, int round, int size)
     {
         uint state = (uint)(client * 7919 + round * 104729 + size) | 1u;
         for (int i = 0; i < span.Length; i++)

@@ -26,7 +26,7 @@ try
 {
     return await RunAsync(options);
 }
-catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PlatformNotSupportedException or ArgumentException or ObjectDisposedException or System.Net.Sockets.SocketException)
+catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PlatformNotSupportedException or ArgumentException or ObjectDisposedException or System.Net.Sockets.SocketException or HttpRequestException)
 {
     Console.Error.WriteLine();
     Console.Error.WriteLine($"error: {ex.GetType().Name}: {ex.Message}");
@@ -44,7 +44,39 @@ static async Task<int> RunAsync(DemoOptions options)
         result = await RunEchoAsync(port, options);
     }
 
+    if (result == 0 && options.WebServer is not null)
+    {
+        result = await RunWebLoadAsync(options.WebServer, options);
+    }
+
     return result;
+}
+
+static async Task<int> RunWebLoadAsync(Uri server, DemoOptions options)
+{
+    var load = new WebLoad(server, options.WebConnections, options.WebRequests);
+    Console.WriteLine($"web: {options.WebRequests} requests (GET /plaintext, GET /json, POST /echo of 1 B .. 64 KiB) " +
+                      $"over {options.WebConnections} keep-alive HttpClient connections against {server}");
+    var clock = Stopwatch.StartNew();
+    await using (new ProgressBar("web", options.WebRequests, () => load.Done, ProgressBar.Unit.Requests))
+    {
+        await load.RunAsync();
+    }
+
+    clock.Stop();
+    double seconds = clock.Elapsed.TotalSeconds;
+    Console.WriteLine($"web: {load.Done} requests in {seconds:F2} s ({load.Done / seconds:F0} requests/s), " +
+                      $"latency p50 {load.LatencyMilliseconds(50):F2} ms, p99 {load.LatencyMilliseconds(99):F2} ms, " +
+                      $"{load.EchoedBytes / (1024.0 * 1024):F1} MiB echoed, {load.Failed} failed");
+    Console.WriteLine($"server: {await load.ServerStatsAsync()}");
+    if (load.Failed != 0 || load.Done != options.WebRequests)
+    {
+        Console.WriteLine($"FAILED: {load.Failed} of {load.Done} requests; first: {load.FirstFailure}");
+        return 1;
+    }
+
+    Console.WriteLine("OK: every response verified");
+    return 0;
 }
 
 static async Task<int> RunEchoAsync(CompletionPort port, DemoOptions options)

@@ -26,6 +26,12 @@ switch (transport)
 WebApplication app = builder.Build();
 app.MapGet("/plaintext", () => Results.Text("Hello, World!"));
 app.MapGet("/json", () => new Greeting("Hello, World!"));
+// The request body streamed back as the response body (the demo checks every byte).
+app.MapPost("/echo", async (HttpContext context) =>
+{
+    context.Response.ContentType = "application/octet-stream";
+    await context.Request.Body.CopyToAsync(context.Response.Body, context.RequestAborted);
+});
 app.MapGet("/stats", (IServiceProvider services) =>
 {
     IocpHybrid.CompletionPort? port = services.GetService<IocpHybridTransportFactory>()?.Port;
