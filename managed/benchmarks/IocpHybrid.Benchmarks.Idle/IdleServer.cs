@@ -9,16 +9,20 @@ namespace IocpHybrid.Benchmarks.Idle;
 /// System.Net.Sockets run exactly the same code with no wrapper object per connection: accept N
 /// connections, start one receive into a new 4 KiB array on each, measure, then prove every receive
 /// was pending by letting the client's single bytes complete them. Protocol: native/benchmarks/bench_idle.h.
+/// With <c>waitForData</c> the pending receive is a zero-byte one (wait for data, what Kestrel's
+/// transports keep on an idle connection): no buffer per connection; once it completes, the byte is
+/// read into one shared buffer.
 /// </summary>
 /// <typeparam name="TConn">PortTcpConnection or Socket.</typeparam>
 internal sealed class IdleServer<TConn>(
     Func<ValueTask<TConn>> accept,
     Func<TConn, Memory<byte>, ValueTask<int>> receive,
     Action<TConn> close,
-    Func<int, string?> checkPending)
+    Func<int, string?> checkPending,
+    bool waitForData)
     where TConn : class
 {
-    public const int BufferSize = 4096; // the same in every server of the case
+    public const int BufferSize = 4096; // the same in every server of the case (none with waitForData)
     private const byte Byte = (byte)'x'; // what bench_idle_clients sends at the end
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
@@ -39,8 +43,8 @@ internal sealed class IdleServer<TConn>(
         var pending = new ValueTask<int>[n];
         for (int i = 0; i < n; i++)
         {
-            conns[i] = await accept().AsTask().WaitAsync(Wait);
-            buffers[i] = new byte[BufferSize];
+            conns[i] = await accept();
+            buffers[i] = waitForData ? [] : new byte[BufferSize];
             pending[i] = receive(conns[i], buffers[i]);
         }
 
@@ -57,11 +61,16 @@ internal sealed class IdleServer<TConn>(
 
         // The client now sends one byte on every connection: each receive must complete with it.
         int[] got = await Task.WhenAll(pending.Select(p => p.AsTask())).WaitAsync(Wait);
+        byte[] shared = new byte[BufferSize];
         for (int i = 0; i < n; i++)
         {
-            if (got[i] != 1 || buffers[i][0] != Byte)
+            // A wait for data completes with 0 once the byte is there; the byte itself comes next.
+            bool ok = waitForData
+                ? got[i] == 0 && await receive(conns[i], shared).AsTask().WaitAsync(Wait) == 1 && shared[0] == Byte
+                : got[i] == 1 && buffers[i][0] == Byte;
+            if (!ok)
             {
-                Console.Error.WriteLine($"idle server: receive {i} completed with {got[i]} bytes, expected 1");
+                Console.Error.WriteLine($"idle server: receive {i} completed with {got[i]} bytes, expected {(waitForData ? "0 then the byte" : "the byte")}");
                 return 1;
             }
         }
@@ -84,9 +93,15 @@ internal sealed class IdleServer<TConn>(
             await client.ConnectAsync(IPAddress.Loopback, port).WaitAsync(Wait);
             TConn c = await accept().AsTask().WaitAsync(Wait);
             var buffer = new byte[BufferSize];
-            ValueTask<int> r = receive(c, buffer);
+            ValueTask<int> r = receive(c, waitForData ? Memory<byte>.Empty : buffer);
             client.Send([Byte]);
-            if (await r.AsTask().WaitAsync(Wait) != 1)
+            int got = await r.AsTask().WaitAsync(Wait);
+            if (waitForData && got == 0)
+            {
+                got = await receive(c, buffer).AsTask().WaitAsync(Wait);
+            }
+
+            if (got != 1)
             {
                 throw new InvalidOperationException("warm-up receive did not get its byte");
             }
