@@ -22,7 +22,7 @@
                clients against an in-process, the C and the C# echo server; the sample web app
                (Kestrel on the transport) under an HttpClient load, every response verified
     generate   regenerates the C# binding from native/include/iocphybrid.h (libclang)
-    bench      benchmarks (Release, pinned with taskset): TCP echo, files, the port, allocations,
+    bench      benchmarks (Release, pinned with taskset): TCP echo, files, the port, allocations, HTTP (wrk),
                instruction counts; options --quick, --seconds N, --filter TEXT, --reps N; writes artifacts/bench/;
                --wine: the smoke pass on IOCP, the contenders' win-x64 builds under Wine
     fuzz       the libFuzzer harness of tests/fuzz (clang): --minutes N (default 10) per backend,
@@ -582,15 +582,17 @@ function Initialize-Bench-Wine {
 # What the Linux run needs besides the harness: fio and valgrind where they apply, the native core
 # and the C programs, and the C# contenders in Release.
 function Initialize-Bench-Linux([string[]] $HarnessArgs) {
-    # Optional tool: fio (the io_uring reference); its contenders are skipped when absent.
-    if (-not (Get-Command fio -ErrorAction SilentlyContinue)) {
+    # Optional tools: fio (the io_uring reference) and wrk (the HTTP load, section 7); the contenders
+    # that need one are skipped when it is absent.
+    $tools = @('fio', 'wrk') | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) }
+    if ($tools) {
         if ((& id -u) -eq '0') {
-            Write-Step 'Installing Debian packages: fio'
+            Write-Step "Installing Debian packages: $($tools -join ' ')"
             $env:DEBIAN_FRONTEND = 'noninteractive'
             & apt-get update -q | Out-Null
-            & apt-get install -y -q --no-install-recommends fio | Out-Null
+            & apt-get install -y -q --no-install-recommends @tools | Out-Null
         } else {
-            Write-Host 'Optional, not installed (its contenders are skipped): apt-get install -y fio'
+            Write-Host "Optional, not installed (their contenders are skipped): apt-get install -y $($tools -join ' ')"
         }
     }
     # Section 6 needs a valgrind that survives io_uring waits; build it only when section 6 runs.
@@ -615,6 +617,9 @@ function Initialize-Bench-Linux([string[]] $HarnessArgs) {
     # The TCP echo case also runs the C# echo server sample on IocpHybrid: in Release, like the rest.
     Write-Step 'dotnet build EchoServer (Release)'
     & dotnet build (Join-Path $Root 'managed/samples/EchoServer/EchoServer.csproj') -c Release --nologo -v:q
+    # The HTTP case (section 7) serves the sample web app on both Kestrel transports.
+    Write-Step 'dotnet build WebApp (Release)'
+    & dotnet build $WebAppProject -c Release --nologo -v:q
 }
 
 # Builds what the benchmarks need and runs the harness with $HarnessArgs; its exit code goes to

@@ -11,6 +11,9 @@ namespace IocpHybrid.Benchmarks.Harness;
 public sealed partial class Cases
 {
 
+    internal const string IdleSocketsWait = "System.Net.Sockets (zero-byte receive)";
+    internal const string IdlePortWait = "IocpHybrid C# (wait for data)";
+
     private BenchCase IdleConnections()
     {
         int n = o.Quick ? 1_000 : 10_000;
@@ -24,6 +27,10 @@ public sealed partial class Cases
             new("epoll C (floor)", () => Idle(Path.Combine(p.NativeDir, "bench_idle_epoll"), ["--conns", conns], n)),
             new("IocpHybrid C# (epoll backend)", () => Idle(idleExe, ["--mode", "port", "--conns", conns], n, Epoll)),
             new("IocpHybrid C (epoll backend)", () => Idle(Path.Combine(p.NativeDir, "bench_idle_iocph"), ["--conns", conns], n, Epoll)),
+            // Issue 19: what Kestrel keeps on an idle connection, a zero-byte receive (no buffer).
+            new(IdleSocketsWait, () => Idle(idleExe, ["--mode", "sockets", "--conns", conns, "--wait-for-data"], n)),
+            new(IdlePortWait, () => Idle(idleExe, ["--mode", "port", "--conns", conns, "--wait-for-data"], n)),
+            new(IdlePortWait + " (epoll backend)", () => Idle(idleExe, ["--mode", "port", "--conns", conns, "--wait-for-data"], n, Epoll)),
         ])
         {
             Extra = ["managed_bytes_per_conn", "native_bytes_per_conn", "managed_live_bytes_per_conn"],
@@ -33,7 +40,9 @@ public sealed partial class Cases
                    "rss_bytes_per_conn = (VmRSS with N receives pending - VmRSS with 0 connections, after a warm-up) / N. " +
                    "managed = GC committed bytes (GCMemoryInfo.TotalCommittedBytes) per connection, native = rss - managed, " +
                    "managed_live = GC.GetTotalMemory(true) per connection. Kernel socket memory is not in RSS (the same for all). " +
-                   "Afterwards the client sends one byte per connection and the server checks that every receive completed with it.",
+                   "Afterwards the client sends one byte per connection and the server checks that every receive completed with it. " +
+                   "'wait for data' / 'zero-byte receive' (the C# servers with --wait-for-data): the pending receive is a zero-length one, " +
+                   "which completes when data arrives and holds no buffer (what Kestrel's transports keep on an idle connection); the byte is then read into one shared buffer.",
         };
     }
 

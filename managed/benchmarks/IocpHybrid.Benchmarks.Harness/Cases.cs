@@ -6,9 +6,9 @@ namespace IocpHybrid.Benchmarks.Harness;
 
 /// <summary>
 /// The cases of issue 5, in the order of <see cref="All"/>: this file holds files (2), the port (3)
-/// and allocations (4); TCP echo (1) is in Cases.Echo.cs, idle connections (5) in Cases.Idle.cs
-/// (each with a server process pinned to one core, its load to the other) and instruction counts (6)
-/// in Cases.Instructions.cs.
+/// and allocations (4); TCP echo (1) is in Cases.Echo.cs, idle connections (5) in Cases.Idle.cs,
+/// HTTP through Kestrel (7) in Cases.Http.cs (each with a server process pinned to one core, its load
+/// to the other) and instruction counts (6) in Cases.Instructions.cs.
 /// </summary>
 public sealed partial class Cases(Options o, Paths p)
 {
@@ -65,6 +65,10 @@ public sealed partial class Cases(Options o, Paths p)
         yield return Micro();
         yield return IdleConnections();
         yield return Instructions();
+        foreach (BenchCase http in Http())
+        {
+            yield return http;
+        }
     }
 
     private Figures Native(string program, params string[] args) =>

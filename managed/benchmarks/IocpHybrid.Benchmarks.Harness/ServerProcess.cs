@@ -195,8 +195,9 @@ public sealed partial class ServerProcess : IDisposable
         }
     }
 
-    // "listening on 127.0.0.1:40123" or "listening on [::1]:40123": the port is after the last colon.
-    [GeneratedRegex(@"listening on .*:(\d+)\s*$")]
+    // "listening on 127.0.0.1:40123", "listening on [::1]:40123" or "listening on http://127.0.0.1:40123 (...)"
+    // (the web app): the port is after the last colon of the address.
+    [GeneratedRegex(@"listening on \S*:(\d+)(\s|$)")]
     private static partial Regex Listening();
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -28,6 +28,8 @@ public static class Targets
     private const string CachedDepth32 = "2. Files 4 KiB random read, depth 32, page cache";
     private const string AllocationsSection = "4. Allocations";
 
+    private const string Idle = "5. Idle connections";
+
     /// <summary>A over B of one figure must be at least (or at most) Bound.</summary>
     private sealed record Pair(string Target, string Case, string A, string B, string Figure, double Bound, bool AtLeast);
 
@@ -73,6 +75,24 @@ public static class Targets
             Cases.EpollFilesThreadPool, "RandomAccess.ReadAsync", "ops_per_sec", 0.9, true),
         new("epoll backend, Files page cache depth 32: C# (inline) >= 0.9x RandomAccess", CachedDepth32,
             Cases.EpollFilesInline, "RandomAccess.ReadAsync", "ops_per_sec", 0.9, true),
+
+        // The Kestrel transport (issue 19).
+        new("HTTP GET /plaintext, 64 connections: the transport >= 1.2x the requests/s of Kestrel's default sockets transport", "7. HTTP GET /plaintext, 64 connections",
+            Cases.HttpTransport, Cases.HttpSockets, "requests_per_sec", 1.2, true),
+        new("HTTP GET /plaintext, 64 connections: the transport (inline) <= 0.9x the server CPU per request of Kestrel sockets (inline)", "7. HTTP GET /plaintext, 64 connections",
+            Cases.HttpTransportInline, Cases.HttpSocketsInline, "server_cpu_us_per_req", 0.9, false),
+        new("HTTP GET /plaintext, 512 connections: the transport >= 1.2x the requests/s of Kestrel's default sockets transport", "7. HTTP GET /plaintext, 512 connections",
+            Cases.HttpTransport, Cases.HttpSockets, "requests_per_sec", 1.2, true),
+        new("HTTP GET /plaintext, 512 connections: the transport (inline) <= 0.9x the server CPU per request of Kestrel sockets (inline)", "7. HTTP GET /plaintext, 512 connections",
+            Cases.HttpTransportInline, Cases.HttpSocketsInline, "server_cpu_us_per_req", 0.9, false),
+        new("HTTP GET /json, 64 connections: the transport >= 1.2x the requests/s of Kestrel's default sockets transport", "7. HTTP GET /json, 64 connections",
+            Cases.HttpTransport, Cases.HttpSockets, "requests_per_sec", 1.2, true),
+        new("HTTP GET /json, 64 connections: the transport (inline) <= 0.9x the server CPU per request of Kestrel sockets (inline)", "7. HTTP GET /json, 64 connections",
+            Cases.HttpTransportInline, Cases.HttpSocketsInline, "server_cpu_us_per_req", 0.9, false),
+        new("HTTP GET /json, 512 connections: the transport >= 1.2x the requests/s of Kestrel's default sockets transport", "7. HTTP GET /json, 512 connections",
+            Cases.HttpTransport, Cases.HttpSockets, "requests_per_sec", 1.2, true),
+        new("HTTP GET /json, 512 connections: the transport (inline) <= 0.9x the server CPU per request of Kestrel sockets (inline)", "7. HTTP GET /json, 512 connections",
+            Cases.HttpTransportInline, Cases.HttpSocketsInline, "server_cpu_us_per_req", 0.9, false),
     ];
 
     /// <summary>The targets this run measured (cases left out by --filter are left out here too).</summary>
@@ -86,6 +106,13 @@ public static class Targets
             {
                 judged.Add(JudgePair(pair, c));
             }
+        }
+
+        CaseResult? idle = results.FirstOrDefault(r => r.Section == Idle);
+        if (idle != null)
+        {
+            judged.Add(JudgeAtMost("Idle connection with a wait-for-data receive pending, C# server: <= 1 KiB per connection (native and managed)",
+                idle, Cases.IdlePortWait, "rss_bytes_per_conn", 1024));
         }
 
         CaseResult? alloc = results.FirstOrDefault(r => r.Section == AllocationsSection);
@@ -129,6 +156,21 @@ public static class Targets
         string perRep = string.Join(", ", ratios.Select(r => F(r)));
         string detail = $"{pair.Figure} {pair.A} / {pair.B} per repetition: {perRep}; medians {Report.Fmt(MedianOf(a, pair.Figure))} / {Report.Fmt(MedianOf(b, pair.Figure))}";
         return new TargetResult(pair.Target, ratio, met, detail);
+    }
+
+    /// <summary>One contender's median of one figure against an absolute bound.</summary>
+    private static TargetResult JudgeAtMost(string target, CaseResult c, string contender, string figure, double bound)
+    {
+        ContenderResult? x = c.Contenders.FirstOrDefault(r => r.Name == contender);
+        string? missing = Missing(x, contender);
+        if (missing != null)
+        {
+            return new TargetResult(target, null, null, missing);
+        }
+
+        double median = MedianOf(x!, figure);
+        string runs = string.Join(", ", x!.Runs.Where(f => f.ContainsKey(figure)).Select(f => Report.Fmt(f[figure])));
+        return new TargetResult(target, median / bound, median <= bound, $"{figure} of {contender} per repetition: {runs}; median {Report.Fmt(median)} against {Report.Fmt(bound)}");
     }
 
     /// <summary>0 bytes per operation: below 1 byte per operation means no operation allocates (the
@@ -181,7 +223,7 @@ public static class Targets
     public static string Markdown(IReadOnlyList<TargetResult> targets)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("## Targets (issue 5)").AppendLine();
+        sb.AppendLine("## Targets (issues 5, 16 and 19)").AppendLine();
         sb.AppendLine("Ratio = the median of the per-repetition ratios of the two contenders (the runs of one repetition are neighbours in time, so the machine's drift between repetitions cancels). Benchmarks, not tests: a miss fails nothing.").AppendLine();
         sb.AppendLine("| target | ratio | met | how |");
         sb.AppendLine("| --- | ---: | --- | --- |");
