@@ -113,14 +113,14 @@ static int32_t socket_op_begin(iocph_handle_t value, uint32_t kind_mask, uint32_
         iocph__io_abort(op);
         return IOCPH_E_NOMEM;
     }
+    /* The per-kind union: endpoint is its largest member, so this zeroes endpoint_out,
+     * accept_out, accept_key and progress too. */
+    _Static_assert(sizeof s->endpoint >= sizeof s->accept_out + sizeof s->accept_key,
+                   "endpoint must cover the whole union");
     memset(&s->endpoint, 0, sizeof s->endpoint);
-    s->endpoint_out = NULL;
-    s->accept_out = NULL;
-    s->accept_key = 0;
     s->timeout_ms = timeout_ms;
     s->buffer_count = 0;
     s->buffers = &s->one;
-    s->progress = 0;
     op->user_data = user_data;
     op->kind = op_kind;
     *op_out = op;

@@ -232,7 +232,10 @@ int32_t iocph__win_sock_submit(iocph__op *op)
 {
     iocph__win_sock_ext *ext = iocph__win_ext(op);
     ext->accept_socket = INVALID_SOCKET;
-    op->sock->progress = 0;
+    /* progress shares its memory with a connect's or send-to's endpoint and an accept's
+     * result pointer (iocph__op_socket): only a send may reset it. */
+    if (op->kind == IOCPH__OP_SEND)
+        op->sock->progress = 0;
     int32_t rc = iocph__win_timer_arm(op);
     if (rc < 0)
         return rc;
