@@ -52,8 +52,10 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
 
     // Set by the starter before the native start; read by the completion and the cancel callback.
     private OperationKind _kind;
+    // The handle the native operation runs on is _owner's (null for posts, and for a connect
+    // until its start returned): no copy of its native value here, one field less on every
+    // pending operation (an idle connection holds one).
     private PortHandle? _owner;
-    private ulong _nativeHandle;
     private ulong _expectedKey;
     private MemoryHandle _pin;
     private CancellationToken _cancellationToken;
@@ -90,12 +92,11 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     /// Records what is about to start and returns the native user_data: (sequence &lt;&lt; 32) | id, so that
     /// a completion can be checked against the use it belongs to.
     /// </summary>
-    internal ulong Prepare(OperationKind kind, PortHandle? owner, ulong nativeHandle, ulong key, MemoryHandle pin, CancellationToken cancellationToken)
+    internal ulong Prepare(OperationKind kind, PortHandle? owner, ulong key, MemoryHandle pin, CancellationToken cancellationToken)
     {
         Debug.Assert(Volatile.Read(ref _inFlight) == 0);
         _kind = kind;
         _owner = owner;
-        _nativeHandle = nativeHandle;
         _expectedKey = key;
         _pin = pin;
         _cancellationToken = cancellationToken;
@@ -182,7 +183,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     {
         // IOCPH_E_NOTPENDING (already completed) and IOCPH_E_BADHANDLE (handle closed, which cancels
         // everything anyway) are expected races; the completion still arrives exactly once.
-        _ = NativeMethods.iocph_op_cancel(_nativeHandle, Volatile.Read(ref _nativeOperation));
+        _ = NativeMethods.iocph_op_cancel(_owner?.NativeHandle ?? 0, Volatile.Read(ref _nativeOperation));
     }
 
     /// <summary>Both halves are done: release the registration and the pin, then publish the result.</summary>
