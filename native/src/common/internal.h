@@ -95,6 +95,8 @@ struct iocph__op {
 #ifdef _WIN32
     OVERLAPPED ov; /* first member: the IOCP backend recovers the op with IOCPH__CONTAINER_OF */
 #endif
+    /* The 32-bit fields come in pairs, so that no padding is left: 120 bytes, not 128 (an idle
+     * connection's pending receive holds one). */
     iocph__port *port;
     iocph__handle *handle; /* NULL for posts; holds one reference while in flight */
     uint64_t user_data;
@@ -108,14 +110,14 @@ struct iocph__op {
     uint32_t index;      /* slot in the port's pool */
     _Atomic uint32_t generation; /* bumped when the op returns to the pool */
     iocph__spin lock;    /* serialises iocph_op_cancel against the op returning to the pool */
-    uint32_t next_free;
     iocph__op *next;     /* free for the backend to use while the op is in flight (queues) */
     iocph__op_socket *sock; /* socket ops only; kept with the slot once allocated */
     void *backend_data;  /* free for the backend to use while the op is in flight */
+    uint32_t next_free;
     uint32_t completion_flags; /* iocph_completion_flags the backend adds before iocph__op_finish
                                   (IOCPH_COMPLETION_TRUNCATED); 0 when the op is allocated */
     _Atomic uint32_t backend_state; /* free for the backend while the op is in flight (0 when
-                                       allocated) */
+                                       allocated; io_uring: IOCPH__URING_BUSY_CANCELLED) */
     int32_t backend_error;  /* likewise (epoll: a pool thread's errno travelling to the worker) */
 };
 
