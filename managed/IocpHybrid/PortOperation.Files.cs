@@ -51,7 +51,7 @@ internal sealed unsafe partial class PortOperation
             return false;
         }
 
-        if (_cancellationToken.IsCancellationRequested)
+        if (CancellationToken.IsCancellationRequested)
         {
             _result = NativeErrors.Canceled;
             return false;
@@ -72,7 +72,7 @@ internal sealed unsafe partial class PortOperation
         // (IOCPH_E_NOTPENDING): publish the new one with a full fence, then look at the token. Either this
         // sees the cancellation, or the callback (which runs after the token is marked) sees the new operation.
         Interlocked.Exchange(ref _nativeOperation, nativeOp);
-        if (_cancellationToken.IsCancellationRequested)
+        if (CancellationToken.IsCancellationRequested)
         {
             CancelNative();
         }

@@ -15,10 +15,10 @@ namespace IocpHybrid;
 /// </summary>
 internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpConnection>, IValueTaskSource<PortReceiveFromResult>, IValueTaskSource<PortReceiveResult>
 {
-    // What only some kinds of operation use (accepts, datagrams, gather sends, file writes), in an
-    // object taken from the port's pool when a use needs it and given back when the use is over
-    // (Release, Abandon): a pending receive, what an idle connection holds, carries one null
-    // reference instead of ~60 bytes (10,000 idle connections: PortOperation 280 -> 216 bytes). Not
+    // What only some uses need (accepts, datagrams, gather sends, file writes, a cancellable token),
+    // in an object taken from the port's pool when a use needs it and given back when the use is
+    // over (Release, Abandon): a pending wait for data, what an idle connection holds, carries one
+    // null reference instead of ~90 bytes (PortOperation 280 -> 192 bytes). Not
     // kept with the pooled operation: an accept loop's operations then serve the connections'
     // receives, and every one of them would carry its 80-byte Rare (and the accept's pinned
     // scratch) while it waits.
@@ -27,6 +27,9 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
     private int _requestedLength;
 
     private Rare Extra => _rare ??= _port.RentRare();
+
+    /// <summary>The use's token (default when it has none).</summary>
+    private CancellationToken CancellationToken => _rare?.CancellationToken ?? default;
 
     /// <summary>Pinned memory of at least <c>sizeof(iocph_accept_result)</c> bytes, valid while the object lives.</summary>
     internal void* Scratch
@@ -104,6 +107,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
             rare.AcceptKey = 0;
             rare.Accepted = null;
             rare.ReceivedAddress = null;
+            rare.CancellationToken = default;
             _rare = null;
             _port.ReturnRare(rare);
         }
@@ -183,9 +187,13 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
     void IValueTaskSource<PortReceiveResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         OnCompleted(continuation, state, token, flags);
 
-    /// <summary>The fields only some kinds of operation use (see <see cref="_rare"/>); pooled by the port.</summary>
+    /// <summary>The fields only some uses need (see <see cref="_rare"/>); pooled by the port.</summary>
     internal sealed class Rare
     {
+        // A cancellable token of the use and its registration (made once the native start succeeded).
+        public CancellationToken CancellationToken;
+        public CancellationTokenRegistration Registration;
+
         // Pinned on the POH, allocated on first use and kept with this object: it holds an iocph_accept_result (the
         // largest thing the native side writes back into caller memory) or a datagram's sender.
         public byte[]? Scratch;

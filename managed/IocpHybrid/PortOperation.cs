@@ -58,12 +58,13 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     private PortHandle? _owner;
     private ulong _expectedKey;
     private MemoryHandle _pin;
-    private CancellationToken _cancellationToken;
+
+    // A cancellable token and its registration (24 bytes) are in _rare (PortOperation.Sockets.cs),
+    // taken only by uses that have one: an idle connection's wait for data usually has none.
     private uint _sequence;
 
     // Set by the starter after the native start.
     private ulong _nativeOperation;
-    private CancellationTokenRegistration _registration;
 
     // Set by the completion.
     private long _result;
@@ -99,7 +100,11 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         _owner = owner;
         _expectedKey = key;
         _pin = pin;
-        _cancellationToken = cancellationToken;
+        if (cancellationToken.CanBeCanceled)
+        {
+            Extra.CancellationToken = cancellationToken;
+        }
+
         _nativeOperation = 0;
         ulong userData = BeginNativeUse();
         TrackSend(+1);
@@ -131,7 +136,6 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         ReleaseExtraPins();
         ResetSocketState();
         _owner = null;
-        _cancellationToken = default;
         _port.ReturnOperation(this);
     }
 
@@ -140,11 +144,11 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     {
         _nativeOperation = nativeOperation;
         PortMetrics.OperationStarted(_kind);
-        if (_cancellationToken.CanBeCanceled && _kind != OperationKind.Post)
+        if (_rare is { CancellationToken.CanBeCanceled: true } rare && _kind != OperationKind.Post)
         {
             // Runs the callback synchronously if the token is already cancelled: fine, the native
             // operation exists and _nativeOperation is set.
-            _registration = _cancellationToken.UnsafeRegister(s_cancelCallback, this);
+            rare.Registration = rare.CancellationToken.UnsafeRegister(s_cancelCallback, this);
         }
 
         if (Interlocked.Exchange(ref _handshake, 1) != 0)
@@ -201,8 +205,12 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         PortMetrics.OperationCompleted(_kind, _result);
 
         // Waits for a cancel callback running on another thread, so it never cancels a later use.
-        _registration.Dispose();
-        _registration = default;
+        if (_rare is { } rare)
+        {
+            rare.Registration.Dispose();
+            rare.Registration = default;
+        }
+
         _pin.Dispose();
         _pin = default;
         ReleaseExtraPins();
@@ -233,9 +241,9 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         PortHandle? owner = _owner;
         if (status == NativeErrors.Canceled)
         {
-            if (_cancellationToken.IsCancellationRequested)
+            if (CancellationToken.IsCancellationRequested)
             {
-                return new OperationCanceledException(_cancellationToken);
+                return new OperationCanceledException(CancellationToken);
             }
 
             // Cancelled because its handle or its port was disposed while it was in flight.
@@ -292,7 +300,6 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         _core.Reset();
         ResetSocketState();
         _owner = null;
-        _cancellationToken = default;
         _port.ReturnOperation(this);
     }
 
