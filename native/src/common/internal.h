@@ -54,8 +54,8 @@ enum {
     IOCPH__OP_PIPE_WRITE = 6, /* completes only when all bytes are written (or on error) */
     IOCPH__OP_ACCEPT = 7,     /* op->sock->accept_out / accept_key */
     IOCPH__OP_CONNECT = 8,    /* op->sock->endpoint is the remote */
-    IOCPH__OP_SEND = 9,       /* op->sock->buffers[0..count): completes when all are sent */
-    IOCPH__OP_RECEIVE = 10,   /* op->sock->buffers[0..count) */
+    IOCPH__OP_SEND = 9,       /* iocph__op_buffers(op->sock): completes when all are sent */
+    IOCPH__OP_RECEIVE = 10,   /* iocph__op_buffers(op->sock) */
     IOCPH__OP_SEND_TO = 11,   /* buffer/length, op->sock->endpoint is the remote */
     IOCPH__OP_RECEIVE_FROM = 12 /* buffer/length, op->sock->endpoint_out gets the sender */
 };
@@ -80,7 +80,8 @@ typedef struct iocph__op_socket {
     };
     uint32_t timeout_ms;              /* 0 = none */
     uint32_t buffer_count;            /* SEND, RECEIVE: 1..IOCPH_MAX_BUFFERS */
-    iocph_buffer *buffers;            /* SEND, RECEIVE: &one, or gather for more than one */
+    /* SEND, RECEIVE: the buffers are iocph__op_buffers(s): one, or gather for more than one
+     * (no pointer to them here: 8 bytes that took the block over a malloc size class). */
     iocph_buffer one;                 /* the buffer of a one-buffer send or receive */
     /* IOCPH_MAX_BUFFERS entries, allocated the first time the slot serves a gather send or a
      * scatter receive, kept and freed with it: a one-buffer op (an idle connection's pending
@@ -90,6 +91,12 @@ typedef struct iocph__op_socket {
     void *backend_extra;              /* backend state only some ops need, kept with the slot
                                          and freed with it (io_uring: iocph__uring_sock_wide) */
 } iocph__op_socket;
+
+/* A SEND's or RECEIVE's buffers, buffer_count of them. */
+static inline iocph_buffer *iocph__op_buffers(const iocph__op_socket *s)
+{
+    return s->buffer_count > 1 ? s->gather : (iocph_buffer *)&s->one;
+}
 
 struct iocph__op {
 #ifdef _WIN32

@@ -29,7 +29,7 @@ static uint64_t send_total(const iocph__op_socket *s)
 {
     uint64_t total = 0;
     for (uint32_t i = 0; i < s->buffer_count; i++)
-        total += s->buffers[i].length;
+        total += iocph__op_buffers(s)[i].length;
     return total;
 }
 
@@ -39,7 +39,7 @@ static DWORD fill_bufs(iocph__op *op, uint64_t done)
     iocph__win_sock_ext *ext = iocph__win_ext(op);
     DWORD n = 0;
     for (uint32_t i = 0; i < op->sock->buffer_count; i++) {
-        const iocph_buffer *b = &op->sock->buffers[i];
+        const iocph_buffer *b = &iocph__op_buffers(op->sock)[i];
         if (done >= b->length) {
             done -= b->length;
             continue;
