@@ -35,6 +35,9 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
     private int _operationCount;
     private readonly ConcurrentQueue<PortOperation> _pool = new();
 
+    // PortOperation's rarely used fields, lent to the uses that need them (PortOperation.Sockets.cs).
+    private readonly ConcurrentQueue<PortOperation.Rare> _rarePool = new();
+
     private long _nextKey;
     private int _disposeState; // 0 live, 1 disposing or disposed
 
@@ -187,7 +190,7 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
         }
 
         PortOperation op = RentOperation();
-        ulong userData = op.Prepare(OperationKind.Post, null, 0, key, default, cancellationToken);
+        ulong userData = op.Prepare(OperationKind.Post, null, key, default, cancellationToken);
         short version = op.Version;
         int rc = NativeMethods.iocph_port_post(_port, key, userData, value);
         if (rc != NativeErrors.Ok)
@@ -458,6 +461,11 @@ public sealed unsafe partial class CompletionPort : IAsyncDisposable, IDisposabl
     }
 
     internal void ReturnOperation(PortOperation op) => _pool.Enqueue(op);
+
+    /// <summary>Takes the rarely used fields an operation's use needs (accept, datagram, gather send, file write).</summary>
+    internal PortOperation.Rare RentRare() => _rarePool.TryDequeue(out PortOperation.Rare? rare) ? rare : new PortOperation.Rare();
+
+    internal void ReturnRare(PortOperation.Rare rare) => _rarePool.Enqueue(rare);
 
     /// <summary>
     /// Drops the registry's reference to a completed operation, so that it lives only as long as its

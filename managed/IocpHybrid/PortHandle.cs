@@ -117,7 +117,7 @@ public abstract class PortHandle : IDisposable
 
         PortOperation op = port.RentOperation();
         void* pointer = pin.Pointer;
-        ulong userData = op.Prepare(kind, this, _handle, Key, pin, cancellationToken);
+        ulong userData = op.Prepare(kind, this, Key, pin, cancellationToken);
         short version = op.Version;
         uint length = (uint)buffer.Length;
         if (kind == OperationKind.FileWrite)
@@ -149,7 +149,7 @@ public abstract class PortHandle : IDisposable
     private protected unsafe ValueTask StartFlush(CancellationToken cancellationToken)
     {
         PortOperation op = Port.RentOperation();
-        ulong userData = op.Prepare(OperationKind.FileFlush, this, _handle, Key, default, cancellationToken);
+        ulong userData = op.Prepare(OperationKind.FileFlush, this, Key, default, cancellationToken);
         short version = op.Version;
         ulong nativeOp = 0;
         int rc = NativeMethods.iocph_file_flush(_handle, userData, &nativeOp);

@@ -12,17 +12,16 @@ namespace IocpHybrid;
 /// </summary>
 internal sealed unsafe partial class PortOperation
 {
-    // A file write: what was asked, and how much of it the completed native writes took.
-    private uint _writeLength;
-    private ulong _writeOffset;
-    private uint _written;
+    // A file write's length, offset and progress live in the side object of rarely used fields
+    // (Rare, PortOperation.Sockets.cs), taken from the port's pool for the write: not on every pending receive.
 
     /// <summary>A file write: records the whole length and the offset, before the native start.</summary>
     internal void SetWrite(uint length, ulong offset)
     {
-        _writeLength = length;
-        _writeOffset = offset;
-        _written = 0;
+        Rare rare = Extra;
+        rare.WriteLength = length;
+        rare.WriteOffset = offset;
+        rare.Written = 0;
     }
 
     /// <summary>
@@ -38,10 +37,11 @@ internal sealed unsafe partial class PortOperation
             return false; // an error (also after a part was written: as RandomAccess, the data may be partly written)
         }
 
-        _written += (uint)_result;
-        if (_written >= _writeLength)
+        Rare rare = _rare!;
+        rare.Written += (uint)_result;
+        if (rare.Written >= rare.WriteLength)
         {
-            _result = _writeLength;
+            _result = rare.WriteLength;
             return false;
         }
 
@@ -51,7 +51,7 @@ internal sealed unsafe partial class PortOperation
             return false;
         }
 
-        if (_cancellationToken.IsCancellationRequested)
+        if (CancellationToken.IsCancellationRequested)
         {
             _result = NativeErrors.Canceled;
             return false;
@@ -60,7 +60,7 @@ internal sealed unsafe partial class PortOperation
         ulong userData = BeginNativeUse();
         ulong nativeOp = 0;
         // In append mode the native side ignores the offset: the rest goes to the end, right after the part written.
-        int rc = NativeMethods.iocph_file_write(_nativeHandle, (byte*)_pin.Pointer + _written, _writeLength - _written, _writeOffset + _written, userData, &nativeOp);
+        int rc = NativeMethods.iocph_file_write(_owner!.NativeHandle, (byte*)_pin.Pointer + rare.Written, rare.WriteLength - rare.Written, rare.WriteOffset + rare.Written, userData, &nativeOp);
         if (rc != NativeErrors.Ok)
         {
             Volatile.Write(ref _inFlight, 0);
@@ -72,7 +72,7 @@ internal sealed unsafe partial class PortOperation
         // (IOCPH_E_NOTPENDING): publish the new one with a full fence, then look at the token. Either this
         // sees the cancellation, or the callback (which runs after the token is marked) sees the new operation.
         Interlocked.Exchange(ref _nativeOperation, nativeOp);
-        if (_cancellationToken.IsCancellationRequested)
+        if (CancellationToken.IsCancellationRequested)
         {
             CancelNative();
         }

@@ -15,43 +15,43 @@ namespace IocpHybrid;
 /// </summary>
 internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpConnection>, IValueTaskSource<PortReceiveFromResult>, IValueTaskSource<PortReceiveResult>
 {
-    // Pinned on the POH, allocated on first socket use and kept with the pooled object: it holds an
-    // iocph_accept_result (the largest thing the native side writes back into caller memory).
-    private byte[]? _scratch;
+    // What only some uses need (accepts, datagrams, gather sends, file writes, a cancellable token),
+    // in an object taken from the port's pool when a use needs it and given back when the use is
+    // over (Release, Abandon): a pending wait for data, what an idle connection holds, carries one
+    // null reference instead of ~90 bytes (PortOperation 280 -> 192 bytes). Not
+    // kept with the pooled operation: an accept loop's operations then serve the connections'
+    // receives, and every one of them would carry its 80-byte Rare (and the accept's pinned
+    // scratch) while it waits.
+    private Rare? _rare;
 
-    // Pins of the buffers of a gather send beyond the first (IOCPH_MAX_BUFFERS at most).
-    private MemoryHandle[]? _extraPins;
-    private int _extraPinCount;
-
-    // Accept: the key the accepted socket is associated under. Receive-from: where to store the sender.
-    private ulong _acceptKey;
-
-    // Accept: the connection, made when the completion arrives rather than when the result is read, so
-    // the socket is owned (closed by the connection's finalizer) also when nobody ever reads the result.
-    private PortTcpConnection? _accepted;
     private int _requestedLength;
-    private SocketAddress? _receivedAddress;
-    private AddressFamily _receiveFamily;
+
+    private Rare Extra => _rare ??= _port.RentRare();
+
+    /// <summary>The use's token (default when it has none).</summary>
+    private CancellationToken CancellationToken => _rare?.CancellationToken ?? default;
 
     /// <summary>Pinned memory of at least <c>sizeof(iocph_accept_result)</c> bytes, valid while the object lives.</summary>
     internal void* Scratch
     {
         get
         {
-            _scratch ??= GC.AllocateArray<byte>(sizeof(iocph_accept_result), pinned: true);
-            return Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_scratch));
+            Rare rare = Extra;
+            rare.Scratch ??= GC.AllocateArray<byte>(sizeof(iocph_accept_result), pinned: true);
+            return Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(rare.Scratch));
         }
     }
 
     /// <summary>Keeps one more buffer pinned until the completion (gather sends).</summary>
     internal void AddPin(MemoryHandle pin)
     {
-        _extraPins ??= new MemoryHandle[(int)NativeMethods.IOCPH_MAX_BUFFERS];
-        _extraPins[_extraPinCount++] = pin;
+        Rare rare = Extra;
+        rare.ExtraPins ??= new MemoryHandle[(int)NativeMethods.IOCPH_MAX_BUFFERS];
+        rare.ExtraPins[rare.ExtraPinCount++] = pin;
     }
 
     /// <summary>Accept: the key of the socket the native side creates.</summary>
-    internal void SetAcceptKey(ulong key) => _acceptKey = key;
+    internal void SetAcceptKey(ulong key) => Extra.AcceptKey = key;
 
     /// <summary>A receive's buffer length (whether it came back full tells the next receive whether to try first).</summary>
     internal void SetRequestedLength(int length) => _requestedLength = length;
@@ -59,30 +59,35 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
     /// <summary>Receive-from: the family the caller expects and, for the allocation-free form, where the sender goes.</summary>
     internal void SetReceiveTarget(AddressFamily family, SocketAddress? address)
     {
-        _receiveFamily = family;
-        _receivedAddress = address;
+        Rare rare = Extra;
+        rare.ReceiveFamily = family;
+        rare.ReceivedAddress = address;
     }
 
     /// <summary>
     /// The native start of a connect succeeded: the handle it created is known only now.
-    /// Records it (for cancellation and for disposal errors), then completes the starter's half.
+    /// Records its owner (for cancellation and for disposal errors), then completes the starter's half.
     /// </summary>
-    internal void Started(ulong nativeOperation, ulong nativeHandle, PortHandle owner)
+    internal void Started(ulong nativeOperation, PortHandle owner)
     {
-        _nativeHandle = nativeHandle;
         _owner = owner;
         Started(nativeOperation);
     }
 
     private void ReleaseExtraPins()
     {
-        for (int i = 0; i < _extraPinCount; i++)
+        if (_rare is not { ExtraPinCount: > 0 } rare)
         {
-            _extraPins![i].Dispose();
-            _extraPins[i] = default;
+            return;
         }
 
-        _extraPinCount = 0;
+        for (int i = 0; i < rare.ExtraPinCount; i++)
+        {
+            rare.ExtraPins![i].Dispose();
+            rare.ExtraPins[i] = default;
+        }
+
+        rare.ExtraPinCount = 0;
     }
 
     /// <summary>Counts a TCP send on its connection while it is in flight (see PortTcpConnection.SendOrder.cs).</summary>
@@ -94,11 +99,18 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
         }
     }
 
+    /// <summary>The end of a use (its results read, or its start failed): the rarely used fields go back to the port.</summary>
     private void ResetSocketState()
     {
-        _acceptKey = 0;
-        _accepted = null;
-        _receivedAddress = null;
+        if (_rare is { } rare)
+        {
+            rare.AcceptKey = 0;
+            rare.Accepted = null;
+            rare.ReceivedAddress = null;
+            rare.CancellationToken = default;
+            _rare = null;
+            _port.ReturnRare(rare);
+        }
     }
 
     /// <summary>
@@ -113,7 +125,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
         if (_result >= 0)
         {
             iocph_accept_result accepted = *(iocph_accept_result*)Scratch;
-            _accepted = new PortTcpConnection(_port, accepted.socket, _acceptKey);
+            _rare!.Accepted = new PortTcpConnection(_port, accepted.socket, _rare.AcceptKey);
         }
 
         _port.Unroot(this);
@@ -127,9 +139,9 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
             connection.NoteReceived(_result, _requestedLength);
         }
 
-        if (_kind == OperationKind.UdpReceiveFrom && _receivedAddress is not null)
+        if (_kind == OperationKind.UdpReceiveFrom && _rare?.ReceivedAddress is { } address)
         {
-            SocketEndpoints.Write(in *(iocph_endpoint*)Scratch, _receivedAddress);
+            SocketEndpoints.Write(in *(iocph_endpoint*)Scratch, address);
         }
     }
 
@@ -138,7 +150,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
     PortTcpConnection IValueTaskSource<PortTcpConnection>.GetResult(short token)
     {
         _ = ConsumeResult(token);
-        PortTcpConnection connection = _accepted!;
+        PortTcpConnection connection = _rare!.Accepted!;
         Release();
         return connection;
     }
@@ -147,7 +159,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
     {
         int received = checked((int)ConsumeResult(token));
         bool truncated = Truncated;
-        IPEndPoint remote = SocketEndpoints.ToIPEndPoint(in *(iocph_endpoint*)Scratch, _receiveFamily);
+        IPEndPoint remote = SocketEndpoints.ToIPEndPoint(in *(iocph_endpoint*)Scratch, _rare!.ReceiveFamily);
         Release();
         return new PortReceiveFromResult(received, remote, truncated);
     }
@@ -174,4 +186,36 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
 
     void IValueTaskSource<PortReceiveResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         OnCompleted(continuation, state, token, flags);
+
+    /// <summary>The fields only some uses need (see <see cref="_rare"/>); pooled by the port.</summary>
+    internal sealed class Rare
+    {
+        // A cancellable token of the use and its registration (made once the native start succeeded).
+        public CancellationToken CancellationToken;
+        public CancellationTokenRegistration Registration;
+
+        // Pinned on the POH, allocated on first use and kept with this object: it holds an iocph_accept_result (the
+        // largest thing the native side writes back into caller memory) or a datagram's sender.
+        public byte[]? Scratch;
+
+        // Pins of the buffers of a gather send beyond the first (IOCPH_MAX_BUFFERS at most).
+        public MemoryHandle[]? ExtraPins;
+        public int ExtraPinCount;
+
+        // Accept: the key the accepted socket is associated under.
+        public ulong AcceptKey;
+
+        // Accept: the connection, made when the completion arrives rather than when the result is read, so
+        // the socket is owned (closed by the connection's finalizer) also when nobody ever reads the result.
+        public PortTcpConnection? Accepted;
+
+        // Receive-from: where to store the sender (the allocation-free form), and the family the caller expects.
+        public SocketAddress? ReceivedAddress;
+        public AddressFamily ReceiveFamily;
+
+        // A file write (PortOperation.Files.cs): what was asked, and how much of it the completed native writes took.
+        public uint WriteLength;
+        public ulong WriteOffset;
+        public uint Written;
+    }
 }

@@ -52,16 +52,19 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
 
     // Set by the starter before the native start; read by the completion and the cancel callback.
     private OperationKind _kind;
+    // The handle the native operation runs on is _owner's (null for posts, and for a connect
+    // until its start returned): no copy of its native value here, one field less on every
+    // pending operation (an idle connection holds one).
     private PortHandle? _owner;
-    private ulong _nativeHandle;
     private ulong _expectedKey;
     private MemoryHandle _pin;
-    private CancellationToken _cancellationToken;
+
+    // A cancellable token and its registration (24 bytes) are in _rare (PortOperation.Sockets.cs),
+    // taken only by uses that have one: an idle connection's wait for data usually has none.
     private uint _sequence;
 
     // Set by the starter after the native start.
     private ulong _nativeOperation;
-    private CancellationTokenRegistration _registration;
 
     // Set by the completion.
     private long _result;
@@ -90,15 +93,18 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     /// Records what is about to start and returns the native user_data: (sequence &lt;&lt; 32) | id, so that
     /// a completion can be checked against the use it belongs to.
     /// </summary>
-    internal ulong Prepare(OperationKind kind, PortHandle? owner, ulong nativeHandle, ulong key, MemoryHandle pin, CancellationToken cancellationToken)
+    internal ulong Prepare(OperationKind kind, PortHandle? owner, ulong key, MemoryHandle pin, CancellationToken cancellationToken)
     {
         Debug.Assert(Volatile.Read(ref _inFlight) == 0);
         _kind = kind;
         _owner = owner;
-        _nativeHandle = nativeHandle;
         _expectedKey = key;
         _pin = pin;
-        _cancellationToken = cancellationToken;
+        if (cancellationToken.CanBeCanceled)
+        {
+            Extra.CancellationToken = cancellationToken;
+        }
+
         _nativeOperation = 0;
         ulong userData = BeginNativeUse();
         TrackSend(+1);
@@ -130,7 +136,6 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         ReleaseExtraPins();
         ResetSocketState();
         _owner = null;
-        _cancellationToken = default;
         _port.ReturnOperation(this);
     }
 
@@ -139,11 +144,11 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     {
         _nativeOperation = nativeOperation;
         PortMetrics.OperationStarted(_kind);
-        if (_cancellationToken.CanBeCanceled && _kind != OperationKind.Post)
+        if (_rare is { CancellationToken.CanBeCanceled: true } rare && _kind != OperationKind.Post)
         {
             // Runs the callback synchronously if the token is already cancelled: fine, the native
             // operation exists and _nativeOperation is set.
-            _registration = _cancellationToken.UnsafeRegister(s_cancelCallback, this);
+            rare.Registration = rare.CancellationToken.UnsafeRegister(s_cancelCallback, this);
         }
 
         if (Interlocked.Exchange(ref _handshake, 1) != 0)
@@ -182,7 +187,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     {
         // IOCPH_E_NOTPENDING (already completed) and IOCPH_E_BADHANDLE (handle closed, which cancels
         // everything anyway) are expected races; the completion still arrives exactly once.
-        _ = NativeMethods.iocph_op_cancel(_nativeHandle, Volatile.Read(ref _nativeOperation));
+        _ = NativeMethods.iocph_op_cancel(_owner?.NativeHandle ?? 0, Volatile.Read(ref _nativeOperation));
     }
 
     /// <summary>Both halves are done: release the registration and the pin, then publish the result.</summary>
@@ -200,8 +205,12 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         PortMetrics.OperationCompleted(_kind, _result);
 
         // Waits for a cancel callback running on another thread, so it never cancels a later use.
-        _registration.Dispose();
-        _registration = default;
+        if (_rare is { } rare)
+        {
+            rare.Registration.Dispose();
+            rare.Registration = default;
+        }
+
         _pin.Dispose();
         _pin = default;
         ReleaseExtraPins();
@@ -232,9 +241,9 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         PortHandle? owner = _owner;
         if (status == NativeErrors.Canceled)
         {
-            if (_cancellationToken.IsCancellationRequested)
+            if (CancellationToken.IsCancellationRequested)
             {
-                return new OperationCanceledException(_cancellationToken);
+                return new OperationCanceledException(CancellationToken);
             }
 
             // Cancelled because its handle or its port was disposed while it was in flight.
@@ -291,7 +300,6 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         _core.Reset();
         ResetSocketState();
         _owner = null;
-        _cancellationToken = default;
         _port.ReturnOperation(this);
     }
 

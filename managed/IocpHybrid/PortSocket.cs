@@ -86,7 +86,7 @@ public abstract unsafe class PortSocket : PortHandle
         PortOperation op = Port.RentOperation();
         void* pointer = pin.Pointer;
         ulong handle = NativeHandle;
-        ulong userData = op.Prepare(kind, this, handle, Key, pin, cancellationToken);
+        ulong userData = op.Prepare(kind, this, Key, pin, cancellationToken);
         uint length = (uint)buffer.Length;
         ulong nativeOp = 0;
         int rc;

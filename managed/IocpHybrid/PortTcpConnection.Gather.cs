@@ -180,7 +180,7 @@ public sealed partial class PortTcpConnection
 
         PortOperation op = Port.RentOperation();
         ulong handle = NativeHandle;
-        ulong userData = op.Prepare(OperationKind.SocketSend, this, handle, Key, default, cancellationToken);
+        ulong userData = op.Prepare(OperationKind.SocketSend, this, Key, default, cancellationToken);
         short version = op.Version;
         iocph_buffer* buffers = stackalloc iocph_buffer[GatherBatch.Capacity];
         for (int i = 0; i < batch.Count; i++)

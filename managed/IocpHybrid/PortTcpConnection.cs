@@ -152,7 +152,7 @@ public sealed partial class PortTcpConnection : PortSocket
         port.ThrowIfDisposed();
         ulong key = port.NextKey();
         PortOperation op = port.RentOperation();
-        ulong userData = op.Prepare(OperationKind.TcpConnect, null, 0, key, default, cancellationToken);
+        ulong userData = op.Prepare(OperationKind.TcpConnect, null, key, default, cancellationToken);
         short version = op.Version;
         ulong socket = 0;
         ulong nativeOp = 0;
@@ -169,7 +169,7 @@ public sealed partial class PortTcpConnection : PortSocket
         }
 
         connection = new PortTcpConnection(port, socket, key);
-        op.Started(nativeOp, socket, connection);
+        op.Started(nativeOp, connection);
         return new ValueTask(op, version);
     }
 

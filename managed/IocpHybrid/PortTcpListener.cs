@@ -58,7 +58,7 @@ public sealed unsafe class PortTcpListener : PortSocket
         CompletionPort port = Port;
         PortOperation op = port.RentOperation();
         ulong acceptKey = port.NextKey();
-        ulong userData = op.Prepare(OperationKind.TcpAccept, this, NativeHandle, Key, default, cancellationToken);
+        ulong userData = op.Prepare(OperationKind.TcpAccept, this, Key, default, cancellationToken);
         op.SetAcceptKey(acceptKey);
         short version = op.Version;
         ulong nativeOp = 0;

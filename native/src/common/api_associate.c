@@ -132,8 +132,8 @@ int32_t iocph_handle_associate(iocph_port_t port_value, int64_t os_handle, int32
         iocph__port_release(port);
         return rc;
     }
-    h->kind = internal;
-    h->flags = adopt.flags;
+    h->kind = (uint8_t)internal;
+    h->flags = (uint16_t)adopt.flags;
     h->key = key;
     h->os = adopt.os;
     h->os_pipe = adopt.os_pipe;

@@ -31,7 +31,7 @@ static void handle_finalize(void *object)
 
 void iocph__close_unpublished(iocph__port *port, uint32_t kind, intptr_t os)
 {
-    iocph__handle tmp = {.port = port, .kind = kind, .os = os};
+    iocph__handle tmp = {.port = port, .kind = (uint8_t)kind, .os = os};
     port->backend->handle_close_os(&tmp);
 }
 
@@ -43,8 +43,8 @@ int32_t iocph__handle_publish(iocph__port *port, uint32_t kind, intptr_t os, uin
         iocph__close_unpublished(port, kind, os);
         return IOCPH_E_NOMEM;
     }
-    h->kind = kind;
-    h->flags = flags;
+    h->kind = (uint8_t)kind;
+    h->flags = (uint16_t)flags;
     h->key = key;
     h->os = os;
     return iocph__handle_publish_made(port, h, true, out);

@@ -113,14 +113,13 @@ static int32_t socket_op_begin(iocph_handle_t value, uint32_t kind_mask, uint32_
         iocph__io_abort(op);
         return IOCPH_E_NOMEM;
     }
+    /* The per-kind union: endpoint is its largest member, so this zeroes endpoint_out,
+     * accept_out, accept_key and progress too. */
+    _Static_assert(sizeof s->endpoint >= sizeof s->accept_out + sizeof s->accept_key,
+                   "endpoint must cover the whole union");
     memset(&s->endpoint, 0, sizeof s->endpoint);
-    s->endpoint_out = NULL;
-    s->accept_out = NULL;
-    s->accept_key = 0;
     s->timeout_ms = timeout_ms;
     s->buffer_count = 0;
-    s->buffers = &s->one;
-    s->progress = 0;
     op->user_data = user_data;
     op->kind = op_kind;
     *op_out = op;
@@ -229,14 +228,14 @@ static int32_t start_stream(iocph_handle_t socket, uint32_t op_kind, const iocph
             iocph__io_abort(op);
             return IOCPH_E_NOMEM;
         }
-        s->buffers = s->gather;
     }
+    s->buffer_count = count; /* first: it says where iocph__op_buffers(s) are */
+    iocph_buffer *mine = iocph__op_buffers(s);
     uint64_t total = 0;
     for (uint32_t i = 0; i < count; i++) {
-        s->buffers[i] = buffers[i];
+        mine[i] = buffers[i];
         total += buffers[i].length;
     }
-    s->buffer_count = count;
     op->buffer = (uint8_t *)buffers[0].data;
     op->length = (uint32_t)total;
     return iocph__io_submit(op, op_out);

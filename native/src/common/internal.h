@@ -54,8 +54,8 @@ enum {
     IOCPH__OP_PIPE_WRITE = 6, /* completes only when all bytes are written (or on error) */
     IOCPH__OP_ACCEPT = 7,     /* op->sock->accept_out / accept_key */
     IOCPH__OP_CONNECT = 8,    /* op->sock->endpoint is the remote */
-    IOCPH__OP_SEND = 9,       /* op->sock->buffers[0..count): completes when all are sent */
-    IOCPH__OP_RECEIVE = 10,   /* op->sock->buffers[0..count) */
+    IOCPH__OP_SEND = 9,       /* iocph__op_buffers(op->sock): completes when all are sent */
+    IOCPH__OP_RECEIVE = 10,   /* iocph__op_buffers(op->sock) */
     IOCPH__OP_SEND_TO = 11,   /* buffer/length, op->sock->endpoint is the remote */
     IOCPH__OP_RECEIVE_FROM = 12 /* buffer/length, op->sock->endpoint_out gets the sender */
 };
@@ -65,14 +65,23 @@ enum {
  * per-op socket state (backend->op_ext_size bytes: WSABUF/iovec arrays, msghdr, AcceptEx
  * buffer, timeout timer) follows it in the same block: iocph__op_socket_backend(op). */
 typedef struct iocph__op_socket {
-    iocph_endpoint endpoint;          /* CONNECT, SEND_TO: the remote (copied) */
-    iocph_endpoint *endpoint_out;     /* RECEIVE_FROM: the sender, written at completion */
-    iocph_accept_result *accept_out;  /* ACCEPT: written at completion */
-    uint64_t accept_key;              /* ACCEPT: completion key of the accepted socket */
+    /* What one kind of op needs and no other kind touches: one union, 24 bytes instead of 48
+     * (every pending receive of an idle connection carries this block). socket_op_begin zeroes
+     * it; nothing may write a member its op's kind does not own (IOCP's submit once zeroed
+     * `progress` for every kind, which would now clobber a connect's endpoint). */
+    union {
+        iocph_endpoint endpoint;          /* CONNECT, SEND_TO: the remote (copied) */
+        iocph_endpoint *endpoint_out;     /* RECEIVE_FROM: the sender, written at completion */
+        struct {
+            iocph_accept_result *accept_out; /* ACCEPT: written at completion */
+            uint64_t accept_key;             /* ACCEPT: completion key of the accepted socket */
+        };
+        uint64_t progress;                /* SEND: bytes sent so far (continued on short sends) */
+    };
     uint32_t timeout_ms;              /* 0 = none */
     uint32_t buffer_count;            /* SEND, RECEIVE: 1..IOCPH_MAX_BUFFERS */
-    uint64_t progress;                /* SEND: bytes sent so far (continued on short sends) */
-    iocph_buffer *buffers;            /* SEND, RECEIVE: &one, or gather for more than one */
+    /* SEND, RECEIVE: the buffers are iocph__op_buffers(s): one, or gather for more than one
+     * (no pointer to them here: 8 bytes that took the block over a malloc size class). */
     iocph_buffer one;                 /* the buffer of a one-buffer send or receive */
     /* IOCPH_MAX_BUFFERS entries, allocated the first time the slot serves a gather send or a
      * scatter receive, kept and freed with it: a one-buffer op (an idle connection's pending
@@ -83,10 +92,18 @@ typedef struct iocph__op_socket {
                                          and freed with it (io_uring: iocph__uring_sock_wide) */
 } iocph__op_socket;
 
+/* A SEND's or RECEIVE's buffers, buffer_count of them. */
+static inline iocph_buffer *iocph__op_buffers(const iocph__op_socket *s)
+{
+    return s->buffer_count > 1 ? s->gather : (iocph_buffer *)&s->one;
+}
+
 struct iocph__op {
 #ifdef _WIN32
     OVERLAPPED ov; /* first member: the IOCP backend recovers the op with IOCPH__CONTAINER_OF */
 #endif
+    /* The 32-bit fields come in pairs, so that no padding is left: 120 bytes, not 128 (an idle
+     * connection's pending receive holds one). */
     iocph__port *port;
     iocph__handle *handle; /* NULL for posts; holds one reference while in flight */
     uint64_t user_data;
@@ -100,14 +117,14 @@ struct iocph__op {
     uint32_t index;      /* slot in the port's pool */
     _Atomic uint32_t generation; /* bumped when the op returns to the pool */
     iocph__spin lock;    /* serialises iocph_op_cancel against the op returning to the pool */
-    uint32_t next_free;
     iocph__op *next;     /* free for the backend to use while the op is in flight (queues) */
     iocph__op_socket *sock; /* socket ops only; kept with the slot once allocated */
     void *backend_data;  /* free for the backend to use while the op is in flight */
+    uint32_t next_free;
     uint32_t completion_flags; /* iocph_completion_flags the backend adds before iocph__op_finish
                                   (IOCPH_COMPLETION_TRUNCATED); 0 when the op is allocated */
     _Atomic uint32_t backend_state; /* free for the backend while the op is in flight (0 when
-                                       allocated) */
+                                       allocated; io_uring: IOCPH__URING_BUSY_CANCELLED) */
     int32_t backend_error;  /* likewise (epoll: a pool thread's errno travelling to the worker) */
 };
 
@@ -166,14 +183,17 @@ static inline iocph_op_t iocph__op_value(iocph__op *op)
 struct iocph__handle {
     iocph__port *port;    /* holds one reference on the port */
     iocph_handle_t value; /* the public value */
-    uint32_t kind;        /* IOCPH__KIND_* */
-    uint32_t flags;       /* iocph_file_flags for files */
     uint64_t key;         /* completion key */
     intptr_t os;          /* fd or HANDLE */
     iocph__handle *prev, *next; /* the port's list of open handles (under port->lock) */
+    void *backend_data;
     _Atomic int closing;  /* set by iocph_handle_close before it cancels what is in flight */
     uint32_t ring;        /* backend: which ring / worker owns this handle */
-    void *backend_data;
+    /* kind and flags are narrow so that the handle is 72 bytes, an 80-byte malloc chunk rather
+     * than 96 (every connection has one). */
+    uint16_t flags;       /* iocph_file_flags for files (0x7F at most), the address family for
+                             sockets */
+    uint8_t kind;         /* IOCPH__KIND_* */
     bool os_pipe;         /* Linux: a pipe end that is a pipe or FIFO fd (read/write), not a
                              socket (recv/send); set by iocph_handle_associate only */
     bool os_borrowed;     /* the OS handle is the caller's: handle_close_os must not close it

@@ -18,12 +18,16 @@
 typedef struct slot {
     _Atomic uint64_t state; /* generation << 32 | closing << 31 | refs */
     void *_Atomic object;
-    iocph__finalizer finalize;
-    uint32_t kind;
+    uint32_t kind;      /* its finalizer is finalizers[kind]: 24 bytes a slot, not 32 */
     uint32_t next_free; /* index + 1, 0 = end */
 } slot;
 
 static slot *_Atomic chunks[MAX_CHUNKS];
+/* The finalizer of each kind (every value of a kind has the same one). Written under table_lock
+ * by the first insert of a kind, before that slot's state is published; every later read is of a
+ * slot whose state the reader acquired, so it sees the write. Never written again (a kind keeps
+ * its finalizer): no data race. */
+static iocph__finalizer finalizers[256];
 static uint32_t chunk_count;
 static uint32_t free_head;
 static iocph__mutex table_lock;
@@ -88,10 +92,11 @@ int32_t iocph__table_insert(uint32_t kind, void *object, iocph__finalizer finali
     uint32_t index = free_head - 1;
     slot *s = slot_at(index);
     free_head = s->next_free;
+    if (finalizers[kind & 0xFFu] != finalize)
+        finalizers[kind & 0xFFu] = finalize;
     iocph__mutex_unlock(&table_lock);
 
     s->kind = kind;
-    s->finalize = finalize;
     atomic_store_explicit(&s->object, object, memory_order_relaxed);
     uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
     uint32_t generation = (uint32_t)(st >> 32);
@@ -187,7 +192,7 @@ void iocph__table_release(uint64_t value)
     /* Last reference gone. The table's own reference is only dropped by close, so the closing
      * bit is set: finalize, then recycle the slot under a new generation. */
     void *object = atomic_load_explicit(&s->object, memory_order_relaxed);
-    iocph__finalizer finalize = s->finalize;
+    iocph__finalizer finalize = finalizers[s->kind & 0xFFu];
     uint32_t next_generation = generation + 1;
     if (next_generation == 0)
         next_generation = 1;

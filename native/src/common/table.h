@@ -19,7 +19,8 @@
 typedef void (*iocph__finalizer)(void *object);
 
 /* Inserts object (kind 1..255) with one reference held by the table. Returns 0 or
- * IOCPH_E_NOMEM / IOCPH_E_TOO_MANY_HANDLES; *value receives the public value. */
+ * IOCPH_E_NOMEM / IOCPH_E_TOO_MANY_HANDLES; *value receives the public value. Every insert of
+ * one kind passes the same finalizer (the table keeps one per kind, not one per slot). */
 int32_t iocph__table_insert(uint32_t kind, void *object, iocph__finalizer finalize,
                             uint64_t *value);
 

@@ -47,7 +47,7 @@ static int send_all(int fd, iocph__op *op, const iocph__op_socket *s, uint64_t *
              * worker, which blocks it (common/sync.c). */
             n = write(fd, op->buffer + *progress, (size_t)(op->length - *progress));
         } else {
-            const uint8_t *base = s ? (const uint8_t *)s->buffers[0].data : op->buffer;
+            const uint8_t *base = s ? (const uint8_t *)iocph__op_buffers(s)[0].data : op->buffer;
             n = send(fd, base + *progress, (size_t)(op->length - *progress),
                      MSG_NOSIGNAL | MSG_DONTWAIT);
         }
@@ -79,7 +79,7 @@ static int receive(int fd, iocph__op *op, const iocph__op_socket *s, int64_t *re
             msg.msg_iovlen = iocph__linux_fill_iov(s, 0, iov);
             n = recvmsg(fd, &msg, MSG_DONTWAIT);
         } else if (s) {
-            n = recv(fd, s->buffers[0].data, s->buffers[0].length, MSG_DONTWAIT);
+            n = recv(fd, iocph__op_buffers(s)[0].data, iocph__op_buffers(s)[0].length, MSG_DONTWAIT);
         } else if (op->handle->os_pipe) {
             n = read(fd, op->buffer, op->length); /* a pipe fd, nonblocking */
         } else {

@@ -56,12 +56,12 @@ unsigned iocph__linux_fill_iov(const iocph__op_socket *s, uint64_t skip, struct 
 {
     unsigned n = 0;
     for (uint32_t i = 0; i < s->buffer_count; i++) {
-        uint64_t len = s->buffers[i].length;
+        uint64_t len = iocph__op_buffers(s)[i].length;
         if (skip >= len) {
             skip -= len;
             continue;
         }
-        iov[n].iov_base = (uint8_t *)s->buffers[i].data + skip;
+        iov[n].iov_base = (uint8_t *)iocph__op_buffers(s)[i].data + skip;
         iov[n].iov_len = (size_t)(len - skip);
         skip = 0;
         n++;

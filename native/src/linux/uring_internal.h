@@ -57,8 +57,14 @@ typedef struct iocph__uring_request {
 typedef struct iocph__uring_lane {
     iocph__op *busy;       /* the one in the kernel */
     iocph__lane waiting;   /* the ones after it, in order (common/lane.h) */
-    bool busy_cancelled;   /* do not resubmit the rest of a short write/send */
+    /* Whether busy was cancelled (do not resubmit the rest of a short write/send) is busy's own
+     * op->backend_state (IOCPH__URING_BUSY_CANCELLED), not a bool here: with two lanes, a bool's
+     * padding made every handle's block 120 bytes, a 128-byte malloc chunk (112 without). */
 } iocph__uring_lane;
+
+/* op->backend_state of a lane's busy op: cancelled while in the kernel. Ring thread only;
+ * start_lane_op clears it. */
+#define IOCPH__URING_BUSY_CANCELLED 1u
 
 enum { IOCPH__URING_LANE_SEND = 0, IOCPH__URING_LANE_RECEIVE = 1 };
 
@@ -361,7 +367,9 @@ typedef struct iocph__uring_sock_wide {
  * kernel reads and writes it until the op's CQEs are reaped; it lives with the pool slot. */
 typedef struct iocph__uring_sock_ext {
     struct __kernel_timespec timeout; /* LINK_TIMEOUT: the time left */
-    uint64_t deadline_ns;         /* CLOCK_MONOTONIC; 0 = no timeout */
+    /* The deadline (CLOCK_MONOTONIC ns, 0 = no timeout) is op->offset, which a socket op has no
+     * other use for (uring_sock.c: deadline_of): with it here the block an idle connection's
+     * pending receive holds was a 112-byte malloc chunk, 96 without. */
     int op_res;                   /* the op's own CQE result, kept until the timeout's CQE */
     bool op_in_kernel;            /* the op's own CQE is still to come */
     bool timeout_pending;         /* the linked timeout's CQE is still to come */

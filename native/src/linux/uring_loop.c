@@ -269,10 +269,22 @@ static int lane_of(const iocph__op *op)
     }
 }
 
+/* Whether the lane's busy op was cancelled (see IOCPH__URING_BUSY_CANCELLED). */
+static bool busy_cancelled(const iocph__op *op)
+{
+    return (atomic_load_explicit(&op->backend_state, memory_order_relaxed) &
+            IOCPH__URING_BUSY_CANCELLED) != 0;
+}
+
+static void set_busy_cancelled(iocph__op *op)
+{
+    atomic_store_explicit(&op->backend_state, IOCPH__URING_BUSY_CANCELLED, memory_order_relaxed);
+}
+
 static void start_lane_op(iocph__uring_ring *ring, iocph__uring_lane *lane, iocph__op *op)
 {
     lane->busy = op;
-    lane->busy_cancelled = false;
+    atomic_store_explicit(&op->backend_state, 0, memory_order_relaxed); /* not cancelled */
     op->value = 0; /* pipe writes: bytes written so far */
     prep_op(ring, op);
 }
@@ -319,7 +331,7 @@ static void sock_settle(iocph__uring_ring *ring, iocph__op *op)
     iocph__uring_lane *lane = lane_index >= 0 ? &hd->lanes[lane_index] : NULL;
     int64_t result;
     int32_t os_error;
-    if (!iocph__uring_sock_result(op, lane && lane->busy_cancelled, &result, &os_error)) {
+    if (!iocph__uring_sock_result(op, lane && busy_cancelled(op), &result, &os_error)) {
         prep_op(ring, op);
         return;
     }
@@ -370,7 +382,7 @@ static inline __attribute__((always_inline)) void complete_op(iocph__uring_ring 
          * caller learns how much of its data went out. */
         if (res > 0) {
             op->value += res;
-            if ((uint64_t)op->value < op->length && !lane->busy_cancelled) {
+            if ((uint64_t)op->value < op->length && !busy_cancelled(op)) {
                 prep_op(ring, op);
                 return;
             }
@@ -487,7 +499,7 @@ static void apply_cancel_op_owned(iocph__uring_ring *ring, iocph__op *op, uint32
             return;
         }
         if (lane->busy == op) {
-            lane->busy_cancelled = true;
+            set_busy_cancelled(op);
         }
     }
     if (iocph__uring_is_socket_op(op) && !iocph__uring_ext(op)->op_in_kernel) {
@@ -512,7 +524,7 @@ static void apply_cancel_all(iocph__uring_ring *ring, iocph__handle *h)
             finish(ring, op, IOCPH_E_CANCELED, 0);
         }
         if (lane->busy) {
-            lane->busy_cancelled = true;
+            set_busy_cancelled(lane->busy);
         }
     }
     /* Cancel-by-fd for files, where hundreds may be in flight (they wait in io-wq, never in

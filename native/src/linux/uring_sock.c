@@ -60,6 +60,13 @@ static iocph__uring_sock_wide *wide_of(iocph__op *op)
     return (iocph__uring_sock_wide *)op->sock->backend_extra;
 }
 
+/* A socket op's deadline: CLOCK_MONOTONIC ns, 0 = no timeout. Kept in op->offset, which only
+ * file ops use (see iocph__uring_sock_ext). */
+static uint64_t *deadline_of(iocph__op *op)
+{
+    return &op->offset;
+}
+
 int32_t iocph__uring_sock_begin(iocph__op *op)
 {
     if (needs_wide(op) && !op->sock->backend_extra) {
@@ -75,7 +82,7 @@ int32_t iocph__uring_sock_begin(iocph__op *op)
     ext->timed_out = false;
     ext->op_res = 0;
     uint32_t ms = op->sock->timeout_ms;
-    ext->deadline_ns = ms ? now_ns() + (uint64_t)ms * 1000000u : 0;
+    *deadline_of(op) = ms ? now_ns() + (uint64_t)ms * 1000000u : 0;
     return IOCPH_OK;
 }
 
@@ -115,7 +122,8 @@ void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op)
     iocph__uring_sock_wide *w = wide_of(op); /* NULL for one-buffer sends and receives */
     iocph__op_socket *s = op->sock;
     int fd = (int)op->handle->os;
-    bool timed = ext->deadline_ns != 0;
+    uint64_t deadline = *deadline_of(op);
+    bool timed = deadline != 0;
     iocph__uring_reserve_sqes(ring, timed ? 2u : 1u);
     struct io_uring_sqe *sqe = iocph__uring_get_sqe(ring);
     switch (op->kind) {
@@ -133,8 +141,8 @@ void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op)
          * it out so that the resubmission path is tested. Never SIGPIPE. */
         int flags = MSG_NOSIGNAL | (ring->owner->compat ? 0 : MSG_WAITALL);
         if (s->buffer_count == 1) {
-            io_uring_prep_send(sqe, fd, (uint8_t *)s->buffers[0].data + s->progress,
-                               (size_t)(s->buffers[0].length - s->progress), flags);
+            io_uring_prep_send(sqe, fd, (uint8_t *)iocph__op_buffers(s)[0].data + s->progress,
+                               (size_t)(iocph__op_buffers(s)[0].length - s->progress), flags);
         } else {
             set_msg(w, fill_iov(op, w, s->progress), false, 0);
             io_uring_prep_sendmsg(sqe, fd, &w->msg, flags);
@@ -146,7 +154,7 @@ void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op)
             /* The kernel arms its own poll when nothing is there and peeks when data comes. */
             io_uring_prep_recv(sqe, fd, &op->value, 1, MSG_PEEK);
         } else if (s->buffer_count == 1) {
-            io_uring_prep_recv(sqe, fd, s->buffers[0].data, s->buffers[0].length, 0);
+            io_uring_prep_recv(sqe, fd, iocph__op_buffers(s)[0].data, iocph__op_buffers(s)[0].length, 0);
         } else {
             set_msg(w, fill_iov(op, w, 0), false, 0);
             io_uring_prep_recvmsg(sqe, fd, &w->msg, 0);
@@ -176,7 +184,7 @@ void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op)
         uint64_t now = now_ns();
         /* At least 1 ns: an expired deadline still goes through the kernel, which then cancels
          * the op at once and reports it like any other timeout. */
-        uint64_t left = ext->deadline_ns > now ? ext->deadline_ns - now : 1;
+        uint64_t left = deadline > now ? deadline - now : 1;
         ext->timeout.tv_sec = (long long)(left / 1000000000u);
         ext->timeout.tv_nsec = (long long)(left % 1000000000u);
         sqe->flags |= IOSQE_IO_LINK;

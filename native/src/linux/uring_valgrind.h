@@ -32,9 +32,9 @@ static inline void iocph__uring_mark_received(const iocph__op *op, int64_t resul
         break;
     case IOCPH__OP_RECEIVE: /* scattered over the buffers in order */
         for (uint32_t i = 0; i < op->sock->buffer_count && left > 0; i++) {
-            uint64_t n = op->sock->buffers[i].length;
+            uint64_t n = iocph__op_buffers(op->sock)[i].length;
             n = left < n ? left : n;
-            (void)VALGRIND_MAKE_MEM_DEFINED(op->sock->buffers[i].data, n);
+            (void)VALGRIND_MAKE_MEM_DEFINED(iocph__op_buffers(op->sock)[i].data, n);
             left -= n;
         }
         break;

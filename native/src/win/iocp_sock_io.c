@@ -29,7 +29,7 @@ static uint64_t send_total(const iocph__op_socket *s)
 {
     uint64_t total = 0;
     for (uint32_t i = 0; i < s->buffer_count; i++)
-        total += s->buffers[i].length;
+        total += iocph__op_buffers(s)[i].length;
     return total;
 }
 
@@ -39,7 +39,7 @@ static DWORD fill_bufs(iocph__op *op, uint64_t done)
     iocph__win_sock_ext *ext = iocph__win_ext(op);
     DWORD n = 0;
     for (uint32_t i = 0; i < op->sock->buffer_count; i++) {
-        const iocph_buffer *b = &op->sock->buffers[i];
+        const iocph_buffer *b = &iocph__op_buffers(op->sock)[i];
         if (done >= b->length) {
             done -= b->length;
             continue;
@@ -232,7 +232,10 @@ int32_t iocph__win_sock_submit(iocph__op *op)
 {
     iocph__win_sock_ext *ext = iocph__win_ext(op);
     ext->accept_socket = INVALID_SOCKET;
-    op->sock->progress = 0;
+    /* progress shares its memory with a connect's or send-to's endpoint and an accept's
+     * result pointer (iocph__op_socket): only a send may reset it. */
+    if (op->kind == IOCPH__OP_SEND)
+        op->sock->progress = 0;
     int32_t rc = iocph__win_timer_arm(op);
     if (rc < 0)
         return rc;
