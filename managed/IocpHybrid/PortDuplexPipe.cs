@@ -59,8 +59,12 @@ public sealed class PortDuplexPipe : IDuplexPipe, IAsyncDisposable
             MemoryPool, readerScheduler: application, writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: options.MaxReadBufferSize, resumeWriterThreshold: options.MaxReadBufferSize / 2,
             minimumSegmentSize: segment, useSynchronizationContext: false));
+        // The send loop runs where the application's flush lands it: inline, each flush is a send of
+        // its own (a response written as headers, then body is two TCP segments); on the thread pool,
+        // the flushes the application makes before the loop gets its turn go out as one gather send,
+        // as Kestrel's sockets transport does with its I/O queues.
         _output = new Pipe(new PipeOptions(
-            MemoryPool, readerScheduler: PipeScheduler.Inline, writerScheduler: application,
+            MemoryPool, readerScheduler: application, writerScheduler: application,
             pauseWriterThreshold: options.MaxWriteBufferSize, resumeWriterThreshold: options.MaxWriteBufferSize / 2,
             minimumSegmentSize: segment, useSynchronizationContext: false));
         ConnectionClosed = _closed.Token;
