@@ -564,6 +564,19 @@ static void op_hold(fz_in *in)
 
 /* ---- handles: cancel, close ---- */
 
+/* Whether an operation of handle `index` was started (not refused) with the value `op`; under
+ * fz_lock. */
+static bool handle_started_op(int index, iocph_op_t op)
+{
+    for (int i = 0; i < fz_rec_count; i++) {
+        const fz_rec *r = &fz_recs[i];
+        if (r->handle == index && r->op == op &&
+            (r->state == FZ_REC_PENDING || r->state == FZ_REC_DONE))
+            return true;
+    }
+    return false;
+}
+
 static void op_cancel(fz_in *in)
 {
     fz_pick h = pick_handle(in, ~0u);
@@ -592,7 +605,12 @@ static void op_cancel(fz_in *in)
               "cancel on a live handle returned %d (%s)", (int)s, iocph_status_message(s));
     if (rec && s == IOCPH_OK && !all) {
         fz_lock();
-        bool foreign = rec->handle != h.index || rec->state == FZ_REC_REFUSED;
+        /* An op value names a pool slot and its generation within one port: a record of another
+         * port (or a refused start) can carry the very value of an operation this handle has in
+         * flight, and then the cancel rightly reaches that one. Foreign only if no operation of
+         * this handle started with that value. */
+        bool foreign = (rec->handle != h.index || rec->state == FZ_REC_REFUSED) &&
+                       !handle_started_op(h.index, op);
         fz_unlock();
         CHECK(!foreign, "iocph_op_cancel of an operation that is not the handle's (or was refused) "
                         "returned IOCPH_OK");
