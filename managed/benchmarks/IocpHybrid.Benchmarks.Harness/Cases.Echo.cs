@@ -78,15 +78,7 @@ public sealed partial class Cases
     /// <summary>One repetition: server up on CPU 0, client on CPU 1, server stopped with SIGTERM (or <paramref name="stopSignal"/>).</summary>
     private Figures EchoRun(string server, string[] serverArgs, IReadOnlyDictionary<string, string?> env, int conns, int size, int stopSignal = ServerProcess.SigTerm)
     {
-        if (Environment.ProcessorCount < 2)
-        {
-            throw new SkipException("needs 2 cores: the server and the client are pinned to CPU 0 and CPU 1");
-        }
-
-        if (!Runner.HasTool("taskset"))
-        {
-            throw new SkipException("taskset is not installed (util-linux): server and client must be pinned apart");
-        }
+        RequireServerAndLoadCores("the client");
 
         using ServerProcess s = ServerProcess.Start(server, serverArgs, ServerCore, env);
         string[] clientArgs =

@@ -77,11 +77,7 @@ public sealed partial class Cases
     /// <summary>One repetition: the web app up on CPU 0, wrk's warm-up and measured run from CPU 1, the app stopped with SIGTERM.</summary>
     private Figures HttpRun(string app, string[] appArgs, IReadOnlyDictionary<string, string?> env, string endpoint, int conns)
     {
-        if (Environment.ProcessorCount < 2)
-        {
-            throw new SkipException("needs 2 cores: the server and wrk are pinned to CPU 0 and CPU 1");
-        }
-
+        RequireServerAndLoadCores("wrk");
         if (!Runner.HasTool("wrk"))
         {
             throw new SkipException("wrk is not installed (apt-get install wrk)");

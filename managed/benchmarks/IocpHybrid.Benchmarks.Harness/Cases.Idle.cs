@@ -51,10 +51,7 @@ public sealed partial class Cases
 
     private Figures Idle(string server, string[] args, int n, IDictionary<string, string>? env = null)
     {
-        if (Environment.ProcessorCount < 2)
-        {
-            throw new SkipException("server and client need a core each");
-        }
+        RequireServerAndLoadCores("the client");
 
         TimeSpan step = TimeSpan.FromSeconds(120);
         using var srv = LineProcess.Start(server, args, ServerCore, env);

@@ -17,6 +17,21 @@ public sealed partial class Cases(Options o, Paths p)
     // Two-process cases (TCP echo, idle connections): the server and its load never share a core.
     private const string ServerCore = "0", ClientCore = "1";
 
+    /// <summary>Skips a two-process case where the server and its load can't be pinned to a core each.</summary>
+    /// <param name="load">What loads the server, for the message.</param>
+    private static void RequireServerAndLoadCores(string load)
+    {
+        if (Environment.ProcessorCount < 2)
+        {
+            throw new SkipException($"needs 2 cores: the server and {load} are pinned to CPU {ServerCore} and CPU {ClientCore}");
+        }
+
+        if (!Runner.HasTool("taskset"))
+        {
+            throw new SkipException($"taskset is not installed (util-linux): the server and {load} must be pinned apart");
+        }
+    }
+
     private string Sec(double full) => Inv(o.Quick ? Math.Min(0.5, full) : (o.Seconds ?? full));
 
     private static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);
