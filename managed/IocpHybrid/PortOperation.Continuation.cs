@@ -8,8 +8,8 @@ namespace IocpHybrid;
 /// The value-task core of <see cref="PortOperation"/>: the version, the completed flag and the awaiter's
 /// continuation, held once. (A <c>ManualResetValueTaskSourceCore&lt;long&gt;</c> plus the fields the
 /// dispatcher needs took 80 bytes of every pending operation, an idle connection's among them; this
-/// takes 27: the result is <see cref="_result"/>, and the error and a captured scheduling context, which
-/// an idle receive never has, live in the lent <see cref="Rare"/>.)
+/// takes 19: the result is <see cref="_result"/>, and the error, the execution context to flow and a
+/// captured scheduling context, which an idle receive never has, live in the lent <see cref="Rare"/>.)
 /// </summary>
 /// <remarks>
 /// <para>The semantics are those of dotnet/runtime's <c>ManualResetValueTaskSourceCore</c>: a token of
@@ -40,11 +40,11 @@ internal sealed partial class PortOperation
     private static readonly ContextCallback s_postInContext = static state => ((PortOperation)state!).PostToScheduler();
     private static readonly SendOrPostCallback s_posted = static state => ((PortOperation)state!).InvokeContinuation();
 
-    // The awaiter's continuation, or a sentinel (see the remarks); its state and its execution context
-    // (null when it asked for none, or flow was suppressed).
+    // The awaiter's continuation, or a sentinel (see the remarks), and its state. The execution context
+    // to run it in is in Rare: an await never asks for one (the async method's builder restores its
+    // own), only a direct OnCompleted does.
     private Action<object?>? _continuation;
     private object? _continuationState;
-    private ExecutionContext? _executionContext;
 
     // The token of the current use (the ValueTask's), and whether its outcome is published.
     private short _version;
@@ -66,7 +66,11 @@ internal sealed partial class PortOperation
         if (previous is null)
         {
             _continuationState = state;
-            _executionContext = flow ? ExecutionContext.Capture() : null;
+            if (flow && ExecutionContext.Capture() is { } context)
+            {
+                Extra.ExecutionContext = context;
+            }
+
             if (scheduler is not null)
             {
                 Extra.CapturedScheduler = scheduler;
@@ -156,10 +160,10 @@ internal sealed partial class PortOperation
             return; // the awaiter still writing its state queues its continuation itself
         }
 
-        if (_rare?.CapturedScheduler is not null)
+        if (_rare is { CapturedScheduler: not null } rare)
         {
             // Posted, never inline, in the awaiter's execution context (which the post then captures).
-            if (_executionContext is { } context)
+            if (rare.ExecutionContext is { } context)
             {
                 ExecutionContext.Run(context, s_postInContext, this);
             }
@@ -195,7 +199,7 @@ internal sealed partial class PortOperation
     /// <summary>Runs the awaiter's continuation (once) in the execution context it captured.</summary>
     internal void RunContinuation()
     {
-        if (_executionContext is { } context)
+        if (_rare?.ExecutionContext is { } context)
         {
             ExecutionContext.Run(context, s_runInContext, this);
         }
@@ -255,7 +259,6 @@ internal sealed partial class PortOperation
         _version++;
         _completed = false;
         _continuationState = null;
-        _executionContext = null;
         _continuation = null;
     }
 }

@@ -127,6 +127,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
             rare.CancellationToken = default;
             rare.Error = null;
             rare.CapturedScheduler = null;
+            rare.ExecutionContext = null;
             _rare = null;
             _port.ReturnRare(rare);
         }
@@ -240,7 +241,9 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
         // The use failed: the exception GetResult throws (PortOperation.Continuation.cs).
         public Exception? Error;
 
-        // The awaiter's SynchronizationContext or TaskScheduler, to post its continuation to.
+        // The awaiter's SynchronizationContext or TaskScheduler, to post its continuation to, and the
+        // execution context to run it in (an OnCompleted that flows it; an await never asks).
         public object? CapturedScheduler;
+        public ExecutionContext? ExecutionContext;
     }
 }
