@@ -218,10 +218,29 @@ internal sealed partial class PortOperation
         continuation(state);
     }
 
+    /// <summary>
+    /// Whether the outcome is published and the completion is done with <see cref="_continuation"/>.
+    /// The completion sets <see cref="_completed"/>, then settles <see cref="_continuation"/>: a reader that
+    /// went by the flag alone could consume the result and give the object back to the pool in between,
+    /// and the completion's compare-exchange would then land in the next use (a sentinel there, or the
+    /// next awaiter's continuation run before its operation completed). Hence, as in
+    /// ManualResetValueTaskSourceCore.GetStatus, the field too: no longer null (nor still being
+    /// registered) means the completion's last write to it is done, or an awaiter's continuation waits
+    /// for it, which only that continuation reads after.
+    /// </summary>
+    private bool IsCompletedCore
+    {
+        get
+        {
+            Action<object?>? continuation = Volatile.Read(ref _continuation);
+            return continuation is not null && !ReferenceEquals(continuation, s_registering) && Volatile.Read(ref _completed);
+        }
+    }
+
     public ValueTaskSourceStatus GetStatus(short token)
     {
         ValidateToken(token);
-        if (!Volatile.Read(ref _completed))
+        if (!IsCompletedCore)
         {
             return ValueTaskSourceStatus.Pending;
         }
@@ -239,7 +258,7 @@ internal sealed partial class PortOperation
     {
         // A misused ValueTask (awaited twice, or read before completion) must not return this object to
         // the pool a second time: check before releasing anything.
-        if (token != _version || !Volatile.Read(ref _completed))
+        if (token != _version || !IsCompletedCore)
         {
             throw new InvalidOperationException("The ValueTask was already consumed or is not complete; a ValueTask may be awaited only once.");
         }

@@ -172,6 +172,34 @@ public sealed class ValueTaskCoreTests
         Assert.IsNotAssignableFrom<OperationCanceledException>(error);
     }
 
+    [Fact]
+    public async Task AResultReadTheMomentItIsPublishedLeavesTheNextUseAlone()
+    {
+        // Reading the result as soon as IsCompleted says so (what an await that finds the operation
+        // complete does) gives the object back to the pool while the completion may still be inside
+        // SignalCompletion; the next use, awaited at once, must not see that completion's leftovers
+        // (its continuation run early, or a completed sentinel). More loops than cores, so that the
+        // port's worker is preempted now and then at the worst moment.
+        await using var port = new CompletionPort(new CompletionPortOptions { WorkerThreads = 1 });
+        int loops = Environment.ProcessorCount * 2;
+        await Task.WhenAll(Enumerable.Range(0, loops).Select(_ => Task.Run(Loop))).Within();
+
+        async Task Loop()
+        {
+            for (int i = 0; i < 3000; i++)
+            {
+                ValueTask<long> first = port.PostAsync(1, i);
+                while (!first.IsCompleted)
+                {
+                    Thread.Yield();
+                }
+
+                Assert.Equal(i, first.GetAwaiter().GetResult());
+                Assert.Equal(i + 1, await port.PostAsync(2, i + 1));
+            }
+        }
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TestSupport.StepTimeout;
