@@ -26,7 +26,24 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
 
     private int _requestedLength;
 
-    private Rare Extra => _rare ??= _port.RentRare();
+    /// <summary>The use's side object, lent by the port on first need.</summary>
+    /// <remarks>
+    /// Claimed with a compare-exchange: an awaiter capturing a scheduling context and a completion storing
+    /// its error may both need it at once (PortOperation.Continuation.cs); the loser gives its copy back.
+    /// </remarks>
+    private Rare Extra => _rare ?? LendRare();
+
+    private Rare LendRare()
+    {
+        Rare rare = _port.RentRare();
+        if (Interlocked.CompareExchange(ref _rare, rare, null) is { } winner)
+        {
+            _port.ReturnRare(rare);
+            return winner;
+        }
+
+        return rare;
+    }
 
     /// <summary>The use's token (default when it has none).</summary>
     private CancellationToken CancellationToken => _rare?.CancellationToken ?? default;
@@ -108,6 +125,9 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
             rare.Accepted = null;
             rare.ReceivedAddress = null;
             rare.CancellationToken = default;
+            rare.Error = null;
+            rare.CapturedScheduler = null;
+            rare.ExecutionContext = null;
             _rare = null;
             _port.ReturnRare(rare);
         }
@@ -172,11 +192,11 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
         return new PortReceiveResult(received, truncated);
     }
 
-    ValueTaskSourceStatus IValueTaskSource<PortTcpConnection>.GetStatus(short token) => _core.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<PortTcpConnection>.GetStatus(short token) => GetStatus(token);
 
-    ValueTaskSourceStatus IValueTaskSource<PortReceiveFromResult>.GetStatus(short token) => _core.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<PortReceiveFromResult>.GetStatus(short token) => GetStatus(token);
 
-    ValueTaskSourceStatus IValueTaskSource<PortReceiveResult>.GetStatus(short token) => _core.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<PortReceiveResult>.GetStatus(short token) => GetStatus(token);
 
     void IValueTaskSource<PortTcpConnection>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         OnCompleted(continuation, state, token, flags);
@@ -217,5 +237,13 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<PortTcpCon
         public uint WriteLength;
         public ulong WriteOffset;
         public uint Written;
+
+        // The use failed: the exception GetResult throws (PortOperation.Continuation.cs).
+        public Exception? Error;
+
+        // The awaiter's SynchronizationContext or TaskScheduler, to post its continuation to, and the
+        // execution context to run it in (an OnCompleted that flows it; an await never asks).
+        public object? CapturedScheduler;
+        public ExecutionContext? ExecutionContext;
     }
 }

@@ -48,7 +48,6 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         static (state, _) => ((PortOperation)state!).CancelNative();
 
     private readonly CompletionPort _port;
-    private ManualResetValueTaskSourceCore<long> _core;
 
     // Set by the starter before the native start; read by the completion and the cancel callback.
     private OperationKind _kind;
@@ -78,16 +77,10 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     {
         _port = port;
         Id = id;
-        // Never queue a continuation per operation: OnCompleted decides where it runs (inline on the
-        // port's worker, or on the thread pool a batch at a time: PortOperation.Continuation.cs).
-        _core.RunContinuationsAsynchronously = false;
     }
 
     /// <summary>The index of this operation in its port's registry: the low 32 bits of user_data.</summary>
     internal uint Id { get; }
-
-    /// <summary>The token of the <see cref="ValueTask"/> handed out for the current use.</summary>
-    internal short Version => _core.Version;
 
     /// <summary>
     /// Records what is about to start and returns the native user_data: (sequence &lt;&lt; 32) | id, so that
@@ -227,12 +220,13 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         if (result >= 0 || _kind == OperationKind.Post)
         {
             OnSuccess();
-            _core.SetResult(result);
         }
         else
         {
-            _core.SetException(CreateException(result));
+            Extra.Error = CreateException(result);
         }
+
+        SignalCompletion();
     }
 
     private Exception CreateException(long result)
@@ -268,27 +262,6 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
         return NativeErrors.CreateException(status, _osError, (owner as PortFile)?.Path, owner?.GetType().FullName);
     }
 
-    /// <summary>Reads the result (or throws its exception) without releasing the object: pair with <see cref="Release"/>.</summary>
-    private long ConsumeResult(short token)
-    {
-        // A misused ValueTask (awaited twice, or read before completion) must not return this object to
-        // the pool a second time: check before releasing anything.
-        if (token != _core.Version || _core.GetStatus(token) == ValueTaskSourceStatus.Pending)
-        {
-            throw new InvalidOperationException("The ValueTask was already consumed or is not complete; a ValueTask may be awaited only once.");
-        }
-
-        try
-        {
-            return _core.GetResult(token);
-        }
-        catch
-        {
-            Release();
-            throw;
-        }
-    }
-
     /// <summary>Returns the consumed object to the pool.</summary>
     private void Release()
     {
@@ -297,7 +270,7 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
             _port.Reroot(this); // unrooted at its completion (OnAcceptCompleted)
         }
 
-        _core.Reset();
+        ResetCore();
         ResetSocketState();
         _owner = null;
         _port.ReturnOperation(this);
@@ -315,7 +288,4 @@ internal sealed unsafe partial class PortOperation : IValueTaskSource<int>, IVal
     long IValueTaskSource<long>.GetResult(short token) => GetResultAndRelease(token);
 
     void IValueTaskSource.GetResult(short token) => GetResultAndRelease(token);
-
-    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
-
 }
