@@ -63,14 +63,21 @@ void iocph__pool_destroy(iocph__op_pool *pool)
 {
     if (!pool->chunks)
         return;
-    /* Nothing is in flight any more: every block is back on the free list. */
+    /* Nothing is in flight any more: every block is back on the free list (a block still on an
+     * op would be a lost completion; freed all the same, so that the port leaks nothing). */
     while (pool->sock_free) {
         iocph__op_socket *s = pool->sock_free;
         pool->sock_free = s->next_free;
         free_block(s);
     }
-    for (uint32_t c = 0; c < pool->chunk_count; c++)
-        free(atomic_load_explicit(&pool->chunks[c], memory_order_relaxed));
+    for (uint32_t c = 0; c < pool->chunk_count; c++) {
+        iocph__op *chunk = atomic_load_explicit(&pool->chunks[c], memory_order_relaxed);
+        for (uint32_t i = 0; i < IOCPH__POOL_CHUNK_OPS; i++) {
+            if (chunk[i].sock)
+                free_block(chunk[i].sock);
+        }
+        free(chunk);
+    }
     free((void *)pool->chunks);
     pool->chunks = NULL;
     iocph__mutex_destroy(&pool->lock);
