@@ -364,7 +364,8 @@ struct iocph__backend {
      * are done by the common code (common/socket_sys.c). */
     int32_t (*socket_create)(iocph__port *port, int family, int type, intptr_t *os);
     /* ACCEPT, CONNECT, SEND, RECEIVE, SEND_TO, RECEIVE_FROM also go through op_submit, with
-     * op->sock->timeout_ms applied (IOCPH_E_TIMEOUT when it expires). An accept that completes
+     * op->sock->timeout_ms applied (IOCPH_E_TIMEOUT when it expires); op->sock is NULL for a wait
+     * for data without a timeout (iocph__op_wants_socket_block). An accept that completes
      * publishes the new socket with iocph__accept_publish before delivering. */
 };
 
