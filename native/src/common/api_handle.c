@@ -198,6 +198,12 @@ int32_t iocph_op_cancel(iocph_handle_t value, iocph_op_t op_value)
 
 int32_t iocph__io_begin(iocph_handle_t value, uint32_t kind_mask, iocph__op **op_out)
 {
+    return iocph__io_begin_with(value, kind_mask, false, op_out);
+}
+
+int32_t iocph__io_begin_with(iocph_handle_t value, uint32_t kind_mask, bool sock_block,
+                             iocph__op **op_out)
+{
     iocph__handle *h = iocph__table_acquire(value, kind_mask);
     if (!h)
         return IOCPH_E_BADHANDLE; /* the op's reference on the handle if all goes well */
@@ -207,7 +213,7 @@ int32_t iocph__io_begin(iocph_handle_t value, uint32_t kind_mask, iocph__op **op
         iocph__table_release(value);
         return rc;
     }
-    iocph__op *op = iocph__op_alloc(port);
+    iocph__op *op = iocph__op_alloc_with(port, sock_block);
     if (!op) {
         iocph__port_leave(port);
         iocph__table_release(value);

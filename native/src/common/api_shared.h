@@ -52,6 +52,9 @@ void iocph__close_unpublished(iocph__port *port, uint32_t kind, intptr_t os);
  *           success *op_out (may be NULL) receives its value. Also closes the race with a
  *           concurrent iocph_handle_close. */
 int32_t iocph__io_begin(iocph_handle_t value, uint32_t kind_mask, iocph__op **op);
+/* begin with a socket block lent to the op (op->sock) when sock_block is set. */
+int32_t iocph__io_begin_with(iocph_handle_t value, uint32_t kind_mask, bool sock_block,
+                             iocph__op **op);
 void iocph__io_abort(iocph__op *op);
 int32_t iocph__io_submit(iocph__op *op, iocph_op_t *op_out);
 

@@ -100,19 +100,23 @@ int32_t iocph_udp_bind(iocph_port_t port, const iocph_endpoint *local, uint32_t 
     return open_bound(port, IOCPH__KIND_UDP, local, 0, flags, key, socket);
 }
 
-/* begin + the op's socket block, reset for this use. */
+/* begin + the op's socket block (unless it needs none: iocph__op_wants_socket_block), reset
+ * for this use. `length`: the op's total byte count (0 only for a wait for data). */
 static int32_t socket_op_begin(iocph_handle_t value, uint32_t kind_mask, uint32_t op_kind,
-                               uint32_t timeout_ms, uint64_t user_data, iocph__op **op_out)
+                               uint32_t length, uint32_t timeout_ms, uint64_t user_data,
+                               iocph__op **op_out)
 {
     iocph__op *op;
-    int32_t rc = iocph__io_begin(value, kind_mask, &op);
+    bool block = iocph__op_wants_socket_block(op_kind, length, timeout_ms);
+    int32_t rc = iocph__io_begin_with(value, kind_mask, block, &op);
     if (rc < 0)
         return rc;
-    iocph__op_socket *s = iocph__op_socket_get(op);
-    if (!s) {
-        iocph__io_abort(op);
-        return IOCPH_E_NOMEM;
-    }
+    op->user_data = user_data;
+    op->kind = op_kind;
+    *op_out = op;
+    iocph__op_socket *s = op->sock;
+    if (!s)
+        return IOCPH_OK;
     /* The per-kind union: endpoint is its largest member, so this zeroes endpoint_out,
      * accept_out, accept_key and progress too. */
     _Static_assert(sizeof s->endpoint >= sizeof s->accept_out + sizeof s->accept_key,
@@ -120,9 +124,6 @@ static int32_t socket_op_begin(iocph_handle_t value, uint32_t kind_mask, uint32_
     memset(&s->endpoint, 0, sizeof s->endpoint);
     s->timeout_ms = timeout_ms;
     s->buffer_count = 0;
-    op->user_data = user_data;
-    op->kind = op_kind;
-    *op_out = op;
     return IOCPH_OK;
 }
 
@@ -134,7 +135,7 @@ int32_t iocph_tcp_accept(iocph_handle_t listener, uint64_t key, iocph_accept_res
     if (!result)
         return IOCPH_E_INVALID_ARGUMENT;
     iocph__op *op;
-    int32_t rc = socket_op_begin(listener, LISTENER_KINDS, IOCPH__OP_ACCEPT, timeout_ms,
+    int32_t rc = socket_op_begin(listener, LISTENER_KINDS, IOCPH__OP_ACCEPT, 0, timeout_ms,
                                  user_data, &op);
     if (rc < 0)
         return rc;
@@ -183,7 +184,7 @@ int32_t iocph_tcp_connect(iocph_port_t port_value, const iocph_endpoint *remote,
     if (rc < 0)
         return rc;
     iocph__op *op;
-    rc = socket_op_begin(value, TCP_KINDS, IOCPH__OP_CONNECT, timeout_ms, user_data, &op);
+    rc = socket_op_begin(value, TCP_KINDS, IOCPH__OP_CONNECT, 0, timeout_ms, user_data, &op);
     if (rc == IOCPH_OK) {
         op->sock->endpoint = *remote;
         rc = iocph__io_submit(op, op_out);
@@ -217,11 +218,19 @@ static int32_t start_stream(iocph_handle_t socket, uint32_t op_kind, const iocph
                             uint32_t count, uint32_t timeout_ms, uint64_t user_data,
                             iocph_op_t *op_out)
 {
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < count; i++)
+        total += buffers[i].length;
     iocph__op *op;
-    int32_t rc = socket_op_begin(socket, TCP_KINDS, op_kind, timeout_ms, user_data, &op);
+    int32_t rc =
+        socket_op_begin(socket, TCP_KINDS, op_kind, (uint32_t)total, timeout_ms, user_data, &op);
     if (rc < 0)
         return rc;
+    op->buffer = (uint8_t *)buffers[0].data;
+    op->length = (uint32_t)total;
     iocph__op_socket *s = op->sock;
+    if (!s)
+        return iocph__io_submit(op, op_out); /* a wait for data: nothing else to keep */
     if (count > 1) {
         /* Only the starting thread touches the op before it is submitted: no race here. */
         if (!s->gather && !(s->gather = malloc(IOCPH_MAX_BUFFERS * sizeof *s->gather))) {
@@ -231,13 +240,8 @@ static int32_t start_stream(iocph_handle_t socket, uint32_t op_kind, const iocph
     }
     s->buffer_count = count; /* first: it says where iocph__op_buffers(s) are */
     iocph_buffer *mine = iocph__op_buffers(s);
-    uint64_t total = 0;
-    for (uint32_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < count; i++)
         mine[i] = buffers[i];
-        total += buffers[i].length;
-    }
-    op->buffer = (uint8_t *)buffers[0].data;
-    op->length = (uint32_t)total;
     return iocph__io_submit(op, op_out);
 }
 
@@ -304,7 +308,8 @@ int32_t iocph_udp_send_to(iocph_handle_t socket, const void *buffer, uint32_t le
         remote->port == 0)
         return IOCPH_E_INVALID_ARGUMENT;
     iocph__op *op;
-    int32_t rc = socket_op_begin(socket, UDP_KINDS, IOCPH__OP_SEND_TO, timeout_ms, user_data, &op);
+    int32_t rc =
+        socket_op_begin(socket, UDP_KINDS, IOCPH__OP_SEND_TO, length, timeout_ms, user_data, &op);
     if (rc < 0)
         return rc;
     rc = adapt_endpoint(op->handle->flags, remote, &op->sock->endpoint);
@@ -327,7 +332,8 @@ int32_t iocph_udp_receive_from(iocph_handle_t socket, void *buffer, uint32_t len
         return IOCPH_E_INVALID_ARGUMENT;
     iocph__op *op;
     int32_t rc =
-        socket_op_begin(socket, UDP_KINDS, IOCPH__OP_RECEIVE_FROM, timeout_ms, user_data, &op);
+        socket_op_begin(socket, UDP_KINDS, IOCPH__OP_RECEIVE_FROM, length, timeout_ms,
+                        user_data, &op);
     if (rc < 0)
         return rc;
     op->sock->endpoint_out = remote; /* NULL: the caller does not want the sender */

@@ -60,9 +60,13 @@ enum {
     IOCPH__OP_RECEIVE_FROM = 12 /* buffer/length, op->sock->endpoint_out gets the sender */
 };
 
-/* The socket part of an operation, allocated the first time a pool slot serves a socket
- * operation and kept with the slot (no malloc per operation in steady state). The backend's own
- * per-op socket state (backend->op_ext_size bytes: WSABUF/iovec arrays, msghdr, AcceptEx
+/* The socket part of an operation: a block lent to the op for its lifetime by the port's pool
+ * (iocph__op_pool.sock_free) and given back when the op returns to the pool, so that the blocks
+ * a port holds follow the socket ops in flight, not the slots that ever served one (no malloc
+ * per operation in steady state all the same). A wait for data without a timeout takes none
+ * (op->sock NULL, see iocph__op_wants_socket_block): it has no buffers, no address and no
+ * timer, and an idle connection's pending wait is what a server holds most of. The backend's
+ * own per-op socket state (backend->op_ext_size bytes: WSABUF/iovec arrays, msghdr, AcceptEx
  * buffer, timeout timer) follows it in the same block: iocph__op_socket_backend(op). */
 typedef struct iocph__op_socket {
     /* What one kind of op needs and no other kind touches: one union, 24 bytes instead of 48
@@ -77,18 +81,19 @@ typedef struct iocph__op_socket {
             uint64_t accept_key;             /* ACCEPT: completion key of the accepted socket */
         };
         uint64_t progress;                /* SEND: bytes sent so far (continued on short sends) */
+        struct iocph__op_socket *next_free; /* lent to no op: the pool's free list */
     };
     uint32_t timeout_ms;              /* 0 = none */
     uint32_t buffer_count;            /* SEND, RECEIVE: 1..IOCPH_MAX_BUFFERS */
     /* SEND, RECEIVE: the buffers are iocph__op_buffers(s): one, or gather for more than one
      * (no pointer to them here: 8 bytes that took the block over a malloc size class). */
     iocph_buffer one;                 /* the buffer of a one-buffer send or receive */
-    /* IOCPH_MAX_BUFFERS entries, allocated the first time the slot serves a gather send or a
+    /* IOCPH_MAX_BUFFERS entries, allocated the first time the block serves a gather send or a
      * scatter receive, kept and freed with it: a one-buffer op (an idle connection's pending
      * receive) carries no 256-byte array. 10,000 idle connections, bytes per connection, C / C#
      * server: 4,876 / 5,756 with the array in every block, 4,652 / 5,621 without. */
     iocph_buffer *gather;
-    void *backend_extra;              /* backend state only some ops need, kept with the slot
+    void *backend_extra;              /* backend state only some ops need, kept with the block
                                          and freed with it (io_uring: iocph__uring_sock_wide) */
 } iocph__op_socket;
 
@@ -118,7 +123,8 @@ struct iocph__op {
     _Atomic uint32_t generation; /* bumped when the op returns to the pool */
     iocph__spin lock;    /* serialises iocph_op_cancel against the op returning to the pool */
     iocph__op *next;     /* free for the backend to use while the op is in flight (queues) */
-    iocph__op_socket *sock; /* socket ops only; kept with the slot once allocated */
+    iocph__op_socket *sock; /* socket ops only, lent while the op is live; NULL for a wait for
+                               data without a timeout and for every other op */
     void *backend_data;  /* free for the backend to use while the op is in flight */
     uint32_t next_free;
     uint32_t completion_flags; /* iocph_completion_flags the backend adds before iocph__op_finish
@@ -147,6 +153,20 @@ static inline bool iocph__op_is_socket(const iocph__op *op)
 static inline bool iocph__op_waits_for_data(const iocph__op *op)
 {
     return op->kind == IOCPH__OP_RECEIVE && op->length == 0;
+}
+
+/* Whether a socket op needs a socket block. A wait for data without a timeout needs none: its
+ * buffer is op->value (Linux) or a WSABUF on the issuing thread's stack (IOCP), and it has no
+ * timer. Backends read op->sock of such an op as NULL. */
+static inline bool iocph__op_wants_socket_block(uint32_t kind, uint32_t length, uint32_t timeout_ms)
+{
+    return !(kind == IOCPH__OP_RECEIVE && length == 0 && timeout_ms == 0);
+}
+
+/* A socket op's timeout (0 = none); an op without a socket block has none. */
+static inline uint32_t iocph__op_timeout_ms(const iocph__op *op)
+{
+    return op->sock ? op->sock->timeout_ms : 0;
 }
 
 /* A pipe is a socket pair inside on Linux, but its contract speaks of broken pipes: what the
@@ -221,6 +241,12 @@ typedef struct iocph__op_pool {
     iocph__op *_Atomic *chunks; /* IOCPH__POOL_CHUNKS pointers, filled lazily, freed with the port */
     uint32_t chunk_count;
     uint32_t free_head; /* index + 1 of the first free op, 0 = none */
+    /* Socket blocks lent to no op (linked through next_free), and how many the port has made:
+     * at most the peak of socket ops in flight with a block at once. Under `lock`, which an op
+     * takes anyway when it is allocated and freed: lending and returning cost no lock of their
+     * own. Freed with the pool. */
+    iocph__op_socket *sock_free;
+    uint64_t sock_blocks;
 } iocph__op_pool;
 
 #define IOCPH__POOL_CHUNK_SHIFT 8
@@ -338,7 +364,8 @@ struct iocph__backend {
      * are done by the common code (common/socket_sys.c). */
     int32_t (*socket_create)(iocph__port *port, int family, int type, intptr_t *os);
     /* ACCEPT, CONNECT, SEND, RECEIVE, SEND_TO, RECEIVE_FROM also go through op_submit, with
-     * op->sock->timeout_ms applied (IOCPH_E_TIMEOUT when it expires). An accept that completes
+     * op->sock->timeout_ms applied (IOCPH_E_TIMEOUT when it expires); op->sock is NULL for a wait
+     * for data without a timeout (iocph__op_wants_socket_block). An accept that completes
      * publishes the new socket with iocph__accept_publish before delivering. */
 };
 
@@ -359,15 +386,19 @@ int32_t iocph__backend_start(iocph__port *port, int32_t requested);
 /* ---- the operation pool (common/op_pool.c) ---- */
 int32_t iocph__pool_init(iocph__op_pool *pool, uint32_t initial_ops);
 void iocph__pool_destroy(iocph__op_pool *pool);
-/* Takes a free op (kind FREE, fields zeroed but index/generation). NULL when IOCPH_MAX_OPS are
- * in flight or memory is exhausted. */
+/* Takes a free op (kind FREE, fields zeroed but index/generation, sock NULL). NULL when
+ * IOCPH_MAX_OPS are in flight or memory is exhausted. */
 iocph__op *iocph__op_alloc(iocph__port *port);
-/* Returns an op to the pool: bumps its generation so its public value goes stale. */
+/* The same, with a socket block lent to it (op->sock: iocph__op_socket + backend->op_ext_size
+ * bytes, zeroed when it was made, else as the previous op left it) when sock_block is set.
+ * NULL also when the block cannot be made. */
+iocph__op *iocph__op_alloc_with(iocph__port *port, bool sock_block);
+/* Returns an op to the pool (and its socket block to the port's free list): bumps its
+ * generation so its public value goes stale. */
 void iocph__op_free(iocph__op *op);
-/* The op's socket block (iocph__op_socket + backend->op_ext_size bytes), allocated zeroed the
- * first time the slot serves a socket op and kept with the slot (freed with the pool). Returns
- * NULL when out of memory. */
-iocph__op_socket *iocph__op_socket_get(iocph__op *op);
+/* Test hook (exported, not in the public header; tests/native/test_hooks.h): *made, the socket
+ * blocks the port has made; *idle, those no op holds. */
+IOCPH_API int32_t iocph__test_socket_blocks(iocph_port_t port, uint64_t *made, uint64_t *idle);
 /* Finds the live op behind a public value and returns it with op->lock held (the caller unlocks
  * with iocph__spin_unlock), or NULL if the value is stale or forged. */
 iocph__op *iocph__op_lock_live(iocph__port *port, iocph_op_t value);
@@ -417,8 +448,11 @@ int32_t iocph__map_win32(unsigned long error);
 int32_t iocph__map_errno(int error);
 #endif
 
-/* The backend's part of a socket op's extension block. */
-static inline void *iocph__op_socket_backend(iocph__op *op) { return op->sock + 1; }
+/* The backend's part of a socket op's extension block; NULL for an op without one. */
+static inline void *iocph__op_socket_backend(iocph__op *op)
+{
+    return op->sock ? (void *)(op->sock + 1) : NULL;
+}
 
 /* Accept completion: wraps the accepted OS socket into a handle of the listener's port under
  * op->sock->accept_key and fills op->sock->accept_out (socket and remote). Returns 0, or an error

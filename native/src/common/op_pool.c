@@ -1,5 +1,6 @@
 /* The per-port operation pool: no malloc per operation in steady state, stable addresses (the
  * OS writes into an op until its completion arrives), generation-checked public values. */
+#include "api_shared.h"
 #include "internal.h"
 
 #include <stdlib.h>
@@ -51,18 +52,29 @@ int32_t iocph__pool_init(iocph__op_pool *pool, uint32_t initial_ops)
     return 0;
 }
 
+static void free_block(iocph__op_socket *s)
+{
+    free(s->gather);
+    free(s->backend_extra);
+    free(s);
+}
+
 void iocph__pool_destroy(iocph__op_pool *pool)
 {
     if (!pool->chunks)
         return;
+    /* Nothing is in flight any more: every block is back on the free list (a block still on an
+     * op would be a lost completion; freed all the same, so that the port leaks nothing). */
+    while (pool->sock_free) {
+        iocph__op_socket *s = pool->sock_free;
+        pool->sock_free = s->next_free;
+        free_block(s);
+    }
     for (uint32_t c = 0; c < pool->chunk_count; c++) {
         iocph__op *chunk = atomic_load_explicit(&pool->chunks[c], memory_order_relaxed);
         for (uint32_t i = 0; i < IOCPH__POOL_CHUNK_OPS; i++) {
-            if (chunk[i].sock) {
-                free(chunk[i].sock->gather);
-                free(chunk[i].sock->backend_extra);
-            }
-            free(chunk[i].sock);
+            if (chunk[i].sock)
+                free_block(chunk[i].sock);
         }
         free(chunk);
     }
@@ -73,6 +85,11 @@ void iocph__pool_destroy(iocph__op_pool *pool)
 
 iocph__op *iocph__op_alloc(iocph__port *port)
 {
+    return iocph__op_alloc_with(port, false);
+}
+
+iocph__op *iocph__op_alloc_with(iocph__port *port, bool sock_block)
+{
     iocph__op_pool *pool = &port->pool;
     iocph__mutex_lock(&pool->lock);
     if (pool->free_head == 0 && grow(pool) < 0) {
@@ -81,7 +98,28 @@ iocph__op *iocph__op_alloc(iocph__port *port)
     }
     iocph__op *op = op_at(pool, pool->free_head - 1);
     pool->free_head = op->next_free;
+    iocph__op_socket *s = NULL;
+    if (sock_block && pool->sock_free) {
+        s = pool->sock_free;
+        pool->sock_free = s->next_free;
+    }
     iocph__mutex_unlock(&pool->lock);
+    if (sock_block && !s) {
+        /* None free: the port makes one more (outside the lock: callocs are not for under it). */
+        s = calloc(1, sizeof(iocph__op_socket) + port->backend->op_ext_size);
+        iocph__mutex_lock(&pool->lock);
+        if (s) {
+            pool->sock_blocks++;
+        } else {
+            op->next_free = pool->free_head;
+            pool->free_head = op->index + 1;
+        }
+        iocph__mutex_unlock(&pool->lock);
+        if (!s)
+            return NULL;
+    }
+    /* Only the allocating thread touches the op before it is submitted: no race on op->sock. */
+    op->sock = s;
 
     /* Reset what the previous user left; index, generation and lock stay. */
 #ifdef _WIN32
@@ -111,21 +149,41 @@ void iocph__op_free(iocph__op *op)
     uint32_t generation = atomic_load_explicit(&op->generation, memory_order_relaxed) + 1;
     atomic_store_explicit(&op->generation, generation ? generation : 1u, memory_order_relaxed);
     op->kind = IOCPH__OP_FREE;
+    /* Detached under op->lock: whoever holds it and still sees the op's generation (a cancel, a
+     * timer, IOCP's recheck of a pending op) may read the block, which stays this op's until
+     * then. */
+    iocph__op_socket *s = op->sock;
+    op->sock = NULL;
     iocph__spin_unlock(&op->lock);
 
     iocph__mutex_lock(&pool->lock);
     op->next_free = pool->free_head;
     pool->free_head = op->index + 1;
+    if (s) {
+        s->next_free = pool->sock_free;
+        pool->sock_free = s;
+    }
     iocph__mutex_unlock(&pool->lock);
 }
 
-iocph__op_socket *iocph__op_socket_get(iocph__op *op)
+/* Test hook, not in the public header (tests/native/test_hooks.h declares it): the socket
+ * blocks the port has made and how many of them no op holds. */
+IOCPH_API int32_t iocph__test_socket_blocks(iocph_port_t port_value, uint64_t *made,
+                                            uint64_t *idle)
 {
-    if (!op->sock) {
-        /* Only the thread that allocated the op touches it before submit: no race here. */
-        op->sock = calloc(1, sizeof(iocph__op_socket) + op->port->backend->op_ext_size);
-    }
-    return op->sock;
+    int32_t rc;
+    iocph__port *port = iocph__port_running(port_value, &rc);
+    if (!port)
+        return rc;
+    uint64_t n = 0;
+    iocph__mutex_lock(&port->pool.lock);
+    for (iocph__op_socket *s = port->pool.sock_free; s; s = s->next_free)
+        n++;
+    *made = port->pool.sock_blocks;
+    *idle = n;
+    iocph__mutex_unlock(&port->pool.lock);
+    iocph__port_release(port);
+    return IOCPH_OK;
 }
 
 iocph__op *iocph__op_at(iocph__port *port, uint32_t index)

@@ -29,8 +29,7 @@ static int failed(int error, int64_t *result, int32_t *os_error)
 }
 
 /* Sends until every byte is out (op->length in all), continuing from *progress. s: the socket
- * block of a TCP send (its buffers), NULL for a pipe write (op->buffer). A pool slot keeps its
- * socket block when it later serves a pipe op, so op->sock itself says nothing. */
+ * block of a TCP send (its buffers), NULL for a pipe write (op->buffer). */
 static int send_all(int fd, iocph__op *op, const iocph__op_socket *s, uint64_t *progress,
                     int64_t *result, int32_t *os_error)
 {
@@ -61,13 +60,13 @@ static int send_all(int fd, iocph__op *op, const iocph__op_socket *s, uint64_t *
     return done((int64_t)*progress, 0, result, os_error);
 }
 
-/* One receive; s as for send_all. */
+/* One receive; s as for send_all (a wait for data without a timeout has none either). */
 static int receive(int fd, iocph__op *op, const iocph__op_socket *s, int64_t *result,
                    int32_t *os_error)
 {
     for (;;) {
         ssize_t n;
-        if (s && iocph__op_waits_for_data(op)) {
+        if (iocph__op_waits_for_data(op)) {
             /* Peek: a byte or the end of the stream both complete the wait with 0. */
             n = recv(fd, &op->value, 1, MSG_DONTWAIT | MSG_PEEK);
             if (n > 0)

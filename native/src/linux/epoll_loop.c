@@ -146,7 +146,7 @@ static void flush_batch(iocph__epoll_worker *w)
 static void finish(iocph__epoll_worker *w, iocph__op *op, int64_t result, int32_t os_error)
 {
     if (op->handle) {
-        if (iocph__op_is_socket(op))
+        if (iocph__op_is_socket(op) && op->sock) /* no block, no timer */
             iocph__timer_heap_remove(&w->timers, &iocph__epoll_ext(op)->timer);
         atomic_fetch_sub(&((iocph__epoll_handle *)op->handle->backend_data)->ops, 1);
     }
@@ -225,7 +225,7 @@ static void arrive(iocph__epoll_worker *w, iocph__op *op)
         finish(w, op, op->value, op->backend_error);
         return;
     }
-    if (iocph__op_is_socket(op)) {
+    if (iocph__op_is_socket(op) && op->sock) {
         iocph__epoll_sock_ext *ext = iocph__epoll_ext(op);
         if (ext->timer.deadline_ms) {
             if (ext->timer.deadline_ms <= iocph__now_ms()) {

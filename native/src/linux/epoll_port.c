@@ -210,13 +210,15 @@ static int32_t epoll_op_submit(iocph__op *op)
 {
     bool file_op = iocph__op_is_file_io(op);
     if (iocph__op_is_socket(op)) {
-        iocph__epoll_sock_ext *ext = iocph__epoll_ext(op);
-        ext->op = op;
-        ext->connecting = false;
-        ext->timer.slot = 0;
-        /* The time counts from the call, also while the op waits behind others in its lane. */
-        uint32_t ms = op->sock->timeout_ms;
-        ext->timer.deadline_ms = ms ? iocph__now_ms() + ms : 0;
+        iocph__epoll_sock_ext *ext = iocph__epoll_ext(op); /* NULL: a wait for data, no timeout */
+        if (ext) {
+            ext->op = op;
+            ext->connecting = false;
+            ext->timer.slot = 0;
+            /* The time counts from the call, also while the op waits behind others in its lane. */
+            uint32_t ms = op->sock->timeout_ms;
+            ext->timer.deadline_ms = ms ? iocph__now_ms() + ms : 0;
+        }
     } else if (!file_op && op->kind != IOCPH__OP_PIPE_READ && op->kind != IOCPH__OP_PIPE_WRITE) {
         return IOCPH_E_INVALID_ARGUMENT;
     }

@@ -354,8 +354,8 @@ int32_t iocph__uring_handle_adopt(iocph__port *port, uint32_t kind, intptr_t os,
 void iocph__uring_handle_unadopt(iocph__port *port, uint32_t kind, const iocph__adopt *adopt);
 
 /* What only some socket ops need: an address (connect, datagrams), a msghdr and iovecs
- * (gather sends, scatter receives, datagrams). Allocated the first time a pool slot serves such
- * an op and kept with the slot (iocph__op_socket.backend_extra, freed with it): a pending
+ * (gather sends, scatter receives, datagrams). Allocated the first time a socket block serves
+ * such an op and kept with the block (iocph__op_socket.backend_extra, freed with it): a pending
  * one-buffer receive, what an idle connection holds, needs none of its ~440 bytes. */
 typedef struct iocph__uring_sock_wide {
     struct sockaddr_storage addr; /* connect / send-to remote, receive-from sender */
@@ -364,7 +364,9 @@ typedef struct iocph__uring_sock_wide {
 } iocph__uring_sock_wide;
 
 /* A socket op's backend block (iocph__op_socket_backend(op); backend->op_ext_size bytes). The
- * kernel reads and writes it until the op's CQEs are reaped; it lives with the pool slot. */
+ * kernel reads and writes it until the op's CQEs are reaped; it is lent with the op's socket
+ * block, which the op gives back only when it is finished. NULL for a wait for data without a
+ * timeout (see iocph__uring_sock_begin). */
 typedef struct iocph__uring_sock_ext {
     struct __kernel_timespec timeout; /* LINK_TIMEOUT: the time left */
     /* The deadline (CLOCK_MONOTONIC ns, 0 = no timeout) is op->offset, which a socket op has no
@@ -401,13 +403,16 @@ void iocph__uring_reserve_sqes(iocph__uring_ring *ring, unsigned n);
 /* uring_sock.c */
 int32_t iocph__uring_socket_create(iocph__port *port, int family, int type, intptr_t *os);
 /* Caller thread, before the op is queued: resets the op's ext, sets its deadline and makes sure
- * the slot has the wide block if the op needs one (IOCPH_E_NOMEM if that can't be had). */
+ * the socket block has the wide block if the op needs one (IOCPH_E_NOMEM if that can't be had).
+ * An op without a socket block (a wait for data without a timeout) has no ext: one CQE, no
+ * timeout, nothing to keep between CQEs. */
 int32_t iocph__uring_sock_begin(iocph__op *op);
 /* Ring thread: prepares the op's SQE (and its linked timeout) for what is left to do. */
 void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op);
-/* Ring thread, once both CQEs are in: the op's outcome. Returns false if a short send must be
- * resubmitted (stop: it was cancelled, do not). */
-bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t *os_error);
+/* Ring thread, once both CQEs are in: the op's outcome from its own CQE's result `res`.
+ * Returns false if a short send must be resubmitted (stop: it was cancelled, do not). */
+bool iocph__uring_sock_result(iocph__op *op, int res, bool stop, int64_t *result,
+                              int32_t *os_error);
 
 /* uring_ops.c */
 int32_t iocph__uring_op_submit(iocph__op *op);

@@ -322,16 +322,16 @@ static void lane_next(iocph__uring_ring *ring, iocph__uring_lane *lane)
     }
 }
 
-/* Both CQEs of a socket op are in (or its only one): resubmit the rest of a short send, or
- * finish it. */
-static void sock_settle(iocph__uring_ring *ring, iocph__op *op)
+/* Both CQEs of a socket op are in (or its only one), res being the op's own: resubmit the rest
+ * of a short send, or finish it. */
+static void sock_settle(iocph__uring_ring *ring, iocph__op *op, int res)
 {
     iocph__uring_handle *hd = (iocph__uring_handle *)op->handle->backend_data;
     int lane_index = lane_of(op);
     iocph__uring_lane *lane = lane_index >= 0 ? &hd->lanes[lane_index] : NULL;
     int64_t result;
     int32_t os_error;
-    if (!iocph__uring_sock_result(op, lane && busy_cancelled(op), &result, &os_error)) {
+    if (!iocph__uring_sock_result(op, res, lane && busy_cancelled(op), &result, &os_error)) {
         prep_op(ring, op);
         return;
     }
@@ -350,7 +350,7 @@ static void timeout_done(iocph__uring_ring *ring, iocph__op *op, int res)
         ext->timed_out = true;
     }
     if (!ext->op_in_kernel) {
-        sock_settle(ring, op);
+        sock_settle(ring, op, ext->op_res);
     }
 }
 
@@ -365,10 +365,14 @@ static inline __attribute__((always_inline)) void complete_op(iocph__uring_ring 
     }
     if (iocph__uring_is_socket_op(op)) {
         iocph__uring_sock_ext *ext = iocph__uring_ext(op);
+        if (!ext) {
+            sock_settle(ring, op, res); /* no block: no timeout, this is its only CQE */
+            return;
+        }
         ext->op_res = res;
         ext->op_in_kernel = false;
         if (!ext->timeout_pending) {
-            sock_settle(ring, op);
+            sock_settle(ring, op, res);
         }
         return;
     }
@@ -502,7 +506,7 @@ static void apply_cancel_op_owned(iocph__uring_ring *ring, iocph__op *op, uint32
             set_busy_cancelled(op);
         }
     }
-    if (iocph__uring_is_socket_op(op) && !iocph__uring_ext(op)->op_in_kernel) {
+    if (iocph__uring_is_socket_op(op) && op->sock && !iocph__uring_ext(op)->op_in_kernel) {
         return; /* done in the kernel, only its timeout's CQE is still to come */
     }
     if (iocph__uring_is_direct(ring, op)) {

@@ -49,7 +49,7 @@ static bool needs_wide(const iocph__op *op)
         return false;
     case IOCPH__OP_SEND:
     case IOCPH__OP_RECEIVE:
-        return op->sock->buffer_count > 1;
+        return op->sock && op->sock->buffer_count > 1; /* no block: a wait for data */
     default:
         return true;
     }
@@ -57,7 +57,7 @@ static bool needs_wide(const iocph__op *op)
 
 static iocph__uring_sock_wide *wide_of(iocph__op *op)
 {
-    return (iocph__uring_sock_wide *)op->sock->backend_extra;
+    return op->sock ? (iocph__uring_sock_wide *)op->sock->backend_extra : NULL;
 }
 
 /* A socket op's deadline: CLOCK_MONOTONIC ns, 0 = no timeout. Kept in op->offset, which only
@@ -69,6 +69,10 @@ static uint64_t *deadline_of(iocph__op *op)
 
 int32_t iocph__uring_sock_begin(iocph__op *op)
 {
+    if (!op->sock) {
+        *deadline_of(op) = 0; /* a wait for data without a timeout */
+        return IOCPH_OK;
+    }
     if (needs_wide(op) && !op->sock->backend_extra) {
         /* Only the starting thread touches the op before it is queued: no race here. */
         op->sock->backend_extra = calloc(1, sizeof(iocph__uring_sock_wide));
@@ -179,6 +183,8 @@ void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op)
         break;
     }
     io_uring_sqe_set_data(sqe, op);
+    if (!ext)
+        return; /* no block: no timeout, and its one CQE settles it */
     ext->op_in_kernel = true;
     if (timed) {
         uint64_t now = now_ns();
@@ -195,15 +201,16 @@ void iocph__uring_sock_prep(iocph__uring_ring *ring, iocph__op *op)
     }
 }
 
-bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t *os_error)
+bool iocph__uring_sock_result(iocph__op *op, int res, bool stop, int64_t *result,
+                              int32_t *os_error)
 {
-    iocph__uring_sock_ext *ext = iocph__uring_ext(op);
+    iocph__uring_sock_ext *ext = iocph__uring_ext(op); /* NULL: a wait for data, no timeout */
     iocph__op_socket *s = op->sock;
-    int res = ext->op_res;
+    bool timed_out = ext && ext->timed_out;
     *os_error = 0;
     if (res < 0) {
         bool cancelled = res == -ECANCELED || res == -EINTR;
-        if (cancelled && ext->timed_out) {
+        if (cancelled && timed_out) {
             *result = IOCPH_E_TIMEOUT;
             *os_error = ETIMEDOUT;
         } else {
@@ -224,9 +231,9 @@ bool iocph__uring_sock_result(iocph__op *op, bool stop, int64_t *result, int32_t
         s->progress += (uint64_t)res;
         if (s->progress >= op->length) {
             *result = (int64_t)s->progress;
-        } else if (res > 0 && !stop && !ext->timed_out) {
+        } else if (res > 0 && !stop && !timed_out) {
             return false; /* short send: the rest goes out next */
-        } else if (ext->timed_out) {
+        } else if (timed_out) {
             *result = IOCPH_E_TIMEOUT; /* part went out: the header says treat it as broken */
             *os_error = ETIMEDOUT;
         } else if (stop) {

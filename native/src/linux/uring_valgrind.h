@@ -31,6 +31,8 @@ static inline void iocph__uring_mark_received(const iocph__op *op, int64_t resul
         (void)VALGRIND_MAKE_MEM_DEFINED(op->buffer, left < op->length ? left : op->length);
         break;
     case IOCPH__OP_RECEIVE: /* scattered over the buffers in order */
+        if (!op->sock)
+            break; /* a wait for data: it peeked into op->value and completes with 0 */
         for (uint32_t i = 0; i < op->sock->buffer_count && left > 0; i++) {
             uint64_t n = iocph__op_buffers(op->sock)[i].length;
             n = left < n ? left : n;

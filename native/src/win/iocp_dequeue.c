@@ -30,8 +30,8 @@ uint32_t iocph__win_packet(iocph__port *port, const OVERLAPPED_ENTRY *packet,
     if (iocph__win_is_socket_op(op->kind)) {
         /* WSAGetOverlappedResult gives Winsock's codes (WSAECONNRESET, WSAEMSGSIZE) where
          * GetOverlappedResult would give the Win32 translation of the NTSTATUS. Internal 0 and a
-         * synchronous outcome re-posted by the backend: the error is in the op's ext. */
-        DWORD error = iocph__win_ext(op)->sync_error;
+         * synchronous outcome re-posted by the backend: the error is in op->backend_error. */
+        DWORD error = (DWORD)op->backend_error;
         if (op->ov.Internal != 0) {
             DWORD ignored, flags;
             error = WSAGetOverlappedResult((SOCKET)op->handle->os, &op->ov, &ignored, FALSE, &flags)

@@ -64,13 +64,16 @@ typedef struct iocph__win_handle {
 } iocph__win_handle;
 
 /* A socket op's backend state: iocph__op_socket_backend(op), backend->op_ext_size bytes. It
- * stays with the pool slot; every field is (re)set when an op is issued. */
+ * is lent with the op's socket block; every field is (re)set when an op is issued. A wait for
+ * data without a timeout has none (NULL): its zero-byte WSARecv takes its WSABUF and flags from
+ * the issuing thread's stack (Winsock captures the WSABUF array before the call returns, as
+ * .NET's zero-byte receives rely on), has no timer, and keeps a synchronous outcome in
+ * op->backend_error like every socket op. */
 typedef struct iocph__win_sock_ext {
     WSABUF bufs[IOCPH_MAX_BUFFERS]; /* SEND / RECEIVE: the buffers (a send's unsent part) */
     SOCKADDR_STORAGE addr;          /* SEND_TO, CONNECT: the remote; RECEIVE_FROM: the sender */
     INT addr_len;                   /* RECEIVE_FROM: in/out length of addr */
     DWORD recv_flags;               /* WSARecv / WSARecvFrom in/out flags */
-    DWORD sync_error;               /* a synchronous outcome re-posted as a KEY_IO packet */
     SOCKET accept_socket;           /* ACCEPT: the pre-created socket, INVALID_SOCKET if none */
     iocph__timer timer;             /* timeout: its deadline and place in the port's heap */
     iocph__op *op;                  /* timeout: the op this block belongs to (for the timer) */

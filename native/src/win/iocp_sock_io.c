@@ -11,7 +11,7 @@
  *                                 I/O manager queues a packet as for a success; UDP sockets
  *                                 never skip, so it always arrives (seen under Wine);
  *   FALSE + any other error       no packet (as libuv and .NET rely on): the error is the op's
- *                                 outcome and is re-posted the same way (ext->sync_error).
+ *                                 outcome and is re-posted the same way (op->backend_error).
  * Unlike files and pipes, no error the socket call reports is a refusal: reset, shut down,
  * unreachable all become the completion's result, as io_uring reports them. Only what fails
  * before the call (the accept socket, the implicit bind, the timer) refuses the op.
@@ -139,7 +139,7 @@ static int32_t issue(iocph__op *op, DWORD *error, DWORD *bytes)
     const uint32_t generation = atomic_load_explicit(&op->generation, memory_order_relaxed);
     const uint32_t kind = op->kind;
     memset(&op->ov, 0, sizeof op->ov);
-    ext->sync_error = 0;
+    op->backend_error = 0;
     *bytes = 0;
     BOOL ok = FALSE;
     int32_t rc = IOCPH_OK;
@@ -152,6 +152,13 @@ static int32_t issue(iocph__op *op, DWORD *error, DWORD *bytes)
         break;
     }
     case IOCPH__OP_RECEIVE: {
+        if (!ext) {
+            /* A wait for data without a timeout: no socket block (see iocph__win_sock_ext). */
+            WSABUF none = {0, NULL};
+            DWORD flags = 0;
+            ok = WSARecv(s, &none, 1, bytes, &flags, &op->ov, NULL) == 0;
+            break;
+        }
         DWORD n = fill_bufs(op, 0);
         ext->recv_flags = 0;
         ok = WSARecv(s, ext->bufs, n, bytes, &ext->recv_flags, &op->ov, NULL) == 0;
@@ -193,20 +200,26 @@ static int32_t issue(iocph__op *op, DWORD *error, DWORD *bytes)
 }
 
 /* A synchronous outcome travels as a KEY_IO packet with a clean OVERLAPPED (Internal 0: the
- * dequeuer takes ext->sync_error instead of asking the OS). */
+ * dequeuer takes op->backend_error instead of asking the OS). */
 static int32_t post_sync(iocph__op *op, DWORD error, DWORD bytes)
 {
-    iocph__win_ext(op)->sync_error = error;
+    op->backend_error = (int32_t)error;
     op->ov.Internal = 0;
     op->ov.InternalHigh = bytes;
     /* The I/O happened (or failed for good): its outcome must arrive, never a refusal. */
     return iocph__win_post_done(op, bytes, IOCPH__WIN_KEY_IO);
 }
 
+/* Whether the op's timer fired (an op without a socket block has none). */
+static bool timed_out(iocph__op *op)
+{
+    iocph__win_sock_ext *ext = iocph__win_ext(op);
+    return ext && atomic_load_explicit(&ext->timed_out, memory_order_seq_cst);
+}
+
 static bool stop_requested_locked(iocph__op *op)
 {
-    return iocph__win_cancel_requested_locked(op) ||
-           atomic_load_explicit(&iocph__win_ext(op)->timed_out, memory_order_seq_cst);
+    return iocph__win_cancel_requested_locked(op) || timed_out(op);
 }
 
 /* After an I/O went pending: a cancel or a timer that came while it was being issued found no
@@ -230,8 +243,9 @@ static void close_accept_socket(iocph__win_sock_ext *ext)
 
 int32_t iocph__win_sock_submit(iocph__op *op)
 {
-    iocph__win_sock_ext *ext = iocph__win_ext(op);
-    ext->accept_socket = INVALID_SOCKET;
+    iocph__win_sock_ext *ext = iocph__win_ext(op); /* NULL: a wait for data, no timeout */
+    if (ext)
+        ext->accept_socket = INVALID_SOCKET;
     /* progress shares its memory with a connect's or send-to's endpoint and an accept's
      * result pointer (iocph__op_socket): only a send may reset it. */
     if (op->kind == IOCPH__OP_SEND)
@@ -254,7 +268,8 @@ int32_t iocph__win_sock_submit(iocph__op *op)
         return IOCPH_OK; /* the op may already be finished and reused: not touched again */
     /* Refused: nothing reached the port, so nothing will finish the op but the caller. */
     iocph__win_timer_disarm(op);
-    close_accept_socket(ext);
+    if (ext)
+        close_accept_socket(ext);
     return rc;
 }
 
@@ -354,9 +369,7 @@ uint32_t iocph__win_sock_packet(iocph__op *op, DWORD error, DWORD bytes,
     if (error) {
         os_error = (int32_t)error;
         if (is_abort(error))
-            result = atomic_load_explicit(&ext->timed_out, memory_order_seq_cst)
-                         ? IOCPH_E_TIMEOUT
-                         : IOCPH_E_CANCELED;
+            result = timed_out(op) ? IOCPH_E_TIMEOUT : IOCPH_E_CANCELED;
         else
             result = iocph__map_win32(error);
         if (op->kind == IOCPH__OP_ACCEPT)

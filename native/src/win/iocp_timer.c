@@ -84,6 +84,8 @@ static BOOL CALLBACK start_timers(PINIT_ONCE once, PVOID param, PVOID *context)
 int32_t iocph__win_timer_arm(iocph__op *op)
 {
     iocph__win_sock_ext *ext = iocph__win_ext(op);
+    if (!ext)
+        return IOCPH_OK; /* no socket block: a wait for data without a timeout */
     ext->timer.slot = 0;
     ext->op = op;
     atomic_store_explicit(&ext->timed_out, 0, memory_order_relaxed);
@@ -116,8 +118,8 @@ int32_t iocph__win_timer_arm(iocph__op *op)
 void iocph__win_timer_disarm(iocph__op *op)
 {
     iocph__win_sock_ext *ext = iocph__win_ext(op);
-    if (op->sock->timeout_ms == 0)
-        return; /* never armed */
+    if (iocph__op_timeout_ms(op) == 0)
+        return; /* never armed (or no socket block at all) */
     iocph__win_timers *t = ((iocph__win_port *)op->port->backend_data)->timers;
     if (!t)
         return; /* arming failed before the timer existed */
