@@ -36,7 +36,6 @@ static void kernel_list_add(iocph__uring_handle *hd, iocph__op *op)
         hd->kernel_head->backend_data = op;
     }
     hd->kernel_head = op;
-    hd->kernel_count++;
 }
 
 static void kernel_list_remove(iocph__uring_handle *hd, iocph__op *op)
@@ -52,7 +51,6 @@ static void kernel_list_remove(iocph__uring_handle *hd, iocph__op *op)
     }
     op->next = NULL;
     op->backend_data = NULL;
-    hd->kernel_count--;
 }
 
 /* ---- completions ---- */
@@ -535,7 +533,7 @@ static void apply_cancel_all(iocph__uring_ring *ring, iocph__handle *h)
      * poll task work, so one pass finds them all). Pipe and socket ops can be missed by a
      * single pass (see prep_cancel_user_data), so they are cancelled by user_data, with
      * retries; a linked timeout goes with its op. */
-    if (hd->kernel_count > 0 && ring->owner->features.cancel_fd && h->kind == IOCPH__KIND_FILE) {
+    if (hd->kernel_head && ring->owner->features.cancel_fd && h->kind == IOCPH__KIND_FILE) {
         /* One SQE for all of them. The kernel looks the fd up when it issues the cancel, inside
          * our next io_uring_enter; until then the ops in the kernel hold references, so the fd
          * stays open even once ours is gone: they only finish after that enter. */
@@ -589,8 +587,9 @@ static void take_cancels(iocph__uring_ring *ring)
     }
     while (fifo) {
         iocph__uring_request *next = fifo->next;
-        push_cancel(ring, fifo->kind, fifo->op, fifo->generation, fifo->handle, 0);
-        if (fifo->kind == IOCPH__URING_CANCEL_ALL) {
+        bool all = fifo->kind == IOCPH__URING_CANCEL_ALL;
+        push_cancel(ring, fifo->kind, all ? NULL : fifo->op, fifo->generation, all ? fifo->handle : NULL, 0);
+        if (all) {
             iocph__uring_handle *hd = (iocph__uring_handle *)fifo->handle->backend_data;
             atomic_store(&hd->cancel_all_queued, 0);
         } else {
