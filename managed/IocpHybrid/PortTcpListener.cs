@@ -56,8 +56,14 @@ public sealed unsafe class PortTcpListener : PortSocket
         }
 
         CompletionPort port = Port;
-        PortOperation op = port.RentOperation();
         ulong acceptKey = port.NextKey();
+        PortTcpConnection? waiting = TryAcceptNow(acceptKey);
+        if (waiting is not null)
+        {
+            return new ValueTask<PortTcpConnection>(waiting);
+        }
+
+        PortOperation op = port.RentOperation();
         ulong userData = op.Prepare(OperationKind.TcpAccept, this, Key, default, cancellationToken);
         op.SetAcceptKey(acceptKey);
         short version = op.Version;
@@ -71,5 +77,23 @@ public sealed unsafe class PortTcpListener : PortSocket
 
         op.Started(nativeOp);
         return new ValueTask<PortTcpConnection>(op, version);
+    }
+
+    // A connection already waiting in the backlog is taken at once (iocph_tcp_try_accept), so an
+    // accept loop takes a burst of connections in one go, as System.Net.Sockets does on Unix,
+    // instead of one per trip through the port: a server whose accept loop runs inline on a busy
+    // worker would otherwise accept one connection per worker loop. Anything but a connection
+    // (nothing waiting, IOCP declining, an error) leaves it to the asynchronous accept, which reports
+    // errors with its usual exceptions.
+    private PortTcpConnection? TryAcceptNow(ulong acceptKey)
+    {
+        iocph_accept_result result;
+        if (NativeMethods.iocph_tcp_try_accept(NativeHandle, acceptKey, &result) != NativeErrors.Ok)
+        {
+            return null;
+        }
+
+        PortMetrics.OperationCompletedAtOnce(OperationKind.TcpAccept);
+        return new PortTcpConnection(Port, result.socket, acceptKey);
     }
 }

@@ -655,6 +655,15 @@ IOCPH_API int32_t iocph_socket_try_receive(iocph_handle_t socket, void *buffer, 
 IOCPH_API int32_t iocph_file_try_read(iocph_handle_t file, void *buffer, uint32_t length,
                                       uint64_t offset, uint32_t *transferred);
 
+/* Accepts a connection that is already waiting in the listener's backlog: IOCPH_OK with
+ * result->socket (associated with the listener's port under `key`, owned by the caller) and
+ * result->remote, or IOCPH_E_WOULD_BLOCK when none is waiting (IOCP always declines: its
+ * accepts are AcceptEx's). For an accept loop that takes a burst of connections at once instead
+ * of one per completion. May be called while asynchronous accepts are outstanding on the
+ * listener; which of them gets a given connection is unspecified. */
+IOCPH_API int32_t iocph_tcp_try_accept(iocph_handle_t listener, uint64_t key,
+                                       iocph_accept_result *result);
+
 typedef enum iocph_endpoint_kind { IOCPH_ENDPOINT_LOCAL = 0, IOCPH_ENDPOINT_REMOTE = 1 } iocph_endpoint_kind;
 
 /* The socket's local or remote endpoint (IOCPH_E_NOT_CONNECTED for the remote of an unconnected

@@ -48,8 +48,7 @@ static int32_t make_socket(iocph__port *port, uint32_t kind, uint32_t family,
                            int32_t backlog, intptr_t *os_out)
 {
     intptr_t os;
-    int type = kind == IOCPH__KIND_UDP ? SOCK_DGRAM : SOCK_STREAM;
-    int32_t rc = port->backend->socket_create(port, iocph__sock_os_family(family), type, &os);
+    int32_t rc = port->backend->socket_create(port, kind, iocph__sock_os_family(family), &os);
     if (rc < 0)
         return rc;
     /* No local endpoint for a connect: the IOCP backend binds the wildcard that ConnectEx
@@ -144,20 +143,52 @@ int32_t iocph_tcp_accept(iocph_handle_t listener, uint64_t key, iocph_accept_res
     return iocph__io_submit(op, op_out);
 }
 
-int32_t iocph__accept_publish(iocph__op *op, intptr_t os, const void *sockaddr, int sockaddr_len)
+/* An accepted OS socket becomes a handle of the listener's port under `key`; fills *out. */
+static int32_t publish_accepted(iocph__handle *listener, uint64_t key, intptr_t os,
+                                const void *sockaddr, int sockaddr_len, iocph_accept_result *out)
 {
-    iocph__handle *listener = op->handle;
     iocph_endpoint remote;
-    if (iocph__endpoint_from_sockaddr(sockaddr, sockaddr_len, &remote) < 0)
-        memset(&remote, 0, sizeof remote); /* never seen for TCP over IP; the socket is fine */
+    if (sockaddr_len <= 0 || iocph__endpoint_from_sockaddr(sockaddr, sockaddr_len, &remote) < 0)
+        memset(&remote, 0, sizeof remote); /* the peer reset before it could be asked */
     iocph_handle_t value;
-    int32_t rc = iocph__handle_publish(listener->port, IOCPH__KIND_TCP, os, listener->flags,
-                                       op->sock->accept_key, &value);
+    int32_t rc = iocph__handle_publish(listener->port, IOCPH__KIND_TCP, os, listener->flags, key,
+                                       &value);
     if (rc < 0)
         return rc;
-    op->sock->accept_out->socket = value;
-    op->sock->accept_out->remote = remote;
+    out->socket = value;
+    out->remote = remote;
     return IOCPH_OK;
+}
+
+int32_t iocph__accept_publish(iocph__op *op, intptr_t os, const void *sockaddr, int sockaddr_len)
+{
+    return publish_accepted(op->handle, op->sock->accept_key, os, sockaddr, sockaddr_len,
+                            op->sock->accept_out);
+}
+
+int32_t iocph_tcp_try_accept(iocph_handle_t listener, uint64_t key, iocph_accept_result *result)
+{
+    if (!result)
+        return IOCPH_E_INVALID_ARGUMENT;
+    memset(result, 0, sizeof *result);
+    iocph__handle *h = iocph__table_acquire(listener, LISTENER_KINDS);
+    if (!h)
+        return IOCPH_E_BADHANDLE;
+    int32_t rc;
+    if (atomic_load_explicit(&h->port->state, memory_order_acquire) != IOCPH__PORT_RUNNING) {
+        rc = IOCPH_E_SHUTDOWN;
+    } else if (!h->port->backend->try_accept) {
+        rc = IOCPH_E_WOULD_BLOCK;
+    } else {
+        struct sockaddr_storage peer;
+        int peer_len = (int)sizeof peer;
+        intptr_t os;
+        rc = h->port->backend->try_accept(h, &os, &peer, &peer_len);
+        if (rc == IOCPH_OK)
+            rc = publish_accepted(h, key, os, &peer, peer_len, result);
+    }
+    iocph__table_release(listener);
+    return rc;
 }
 
 int32_t iocph_tcp_connect(iocph_port_t port_value, const iocph_endpoint *remote,

@@ -355,14 +355,21 @@ struct iocph__backend {
      * IOCPH_OK with *done, IOCPH_E_WOULD_BLOCK, or an error; never waits, never completes later. */
     int32_t (*try_io)(iocph__handle *handle, int op_kind, void *buffer, uint32_t length,
                       uint64_t offset, uint32_t *done);
+    /* An immediate accept (iocph_tcp_try_accept) on a listener: IOCPH_OK with *os, the accepted
+     * OS socket in the mode the backend's sockets need, and the peer's address in `sockaddr`
+     * (*sockaddr_len bytes, 0 if unknown); IOCPH_E_WOULD_BLOCK when no connection is waiting; or
+     * an error. Never waits. NULL: the backend always declines. */
+    int32_t (*try_accept)(iocph__handle *listener, intptr_t *os, void *sockaddr,
+                          int *sockaddr_len);
 
     /* ---- sockets ---- */
     /* Bytes of backend state each socket op needs after its iocph__op_socket. */
     size_t op_ext_size;
-    /* Creates an unbound socket for the port (family AF_INET/AF_INET6, type SOCK_STREAM or
-     * SOCK_DGRAM): overlapped on Windows, close-on-exec on Linux. Binding, listening and options
-     * are done by the common code (common/socket_sys.c). */
-    int32_t (*socket_create)(iocph__port *port, int family, int type, intptr_t *os);
+    /* Creates an unbound socket for the port (family AF_INET/AF_INET6) that is to become a
+     * `kind` (IOCPH__KIND_TCP_LISTENER, _TCP or _UDP): overlapped on Windows, close-on-exec on
+     * Linux, in the mode the backend needs for that kind. Binding, listening and options are
+     * done by the common code (common/socket_sys.c). */
+    int32_t (*socket_create)(iocph__port *port, uint32_t kind, int family, intptr_t *os);
     /* ACCEPT, CONNECT, SEND, RECEIVE, SEND_TO, RECEIVE_FROM also go through op_submit, with
      * op->sock->timeout_ms applied (IOCPH_E_TIMEOUT when it expires); op->sock is NULL for a wait
      * for data without a timeout (iocph__op_wants_socket_block). An accept that completes

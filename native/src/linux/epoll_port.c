@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- workers ---- */
@@ -140,8 +141,9 @@ static int32_t epoll_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t 
     return iocph__linux_pipe_create(true, read_os, write_os);
 }
 
-static int32_t epoll_socket_create(iocph__port *port, int family, int type, intptr_t *os)
+static int32_t epoll_socket_create(iocph__port *port, uint32_t kind, int family, intptr_t *os)
 {
+    int type = kind == IOCPH__KIND_UDP ? SOCK_DGRAM : SOCK_STREAM;
     (void)port;
     return iocph__linux_socket_create(family, type, true, os);
 }
@@ -315,6 +317,14 @@ static int32_t epoll_try_io(iocph__handle *handle, int op_kind, void *buffer, ui
     return rc;
 }
 
+/* Nonblocking like every socket of this backend. Also on the owning worker: an accept burst is
+ * then taken in one callback instead of one accept per loop. */
+static int32_t epoll_try_accept(iocph__handle *listener, intptr_t *os, void *sockaddr,
+                                int *sockaddr_len)
+{
+    return iocph__linux_try_accept(listener, true, os, sockaddr, sockaddr_len);
+}
+
 const iocph__backend iocph__backend_epoll = {
     .id = IOCPH_BACKEND_EPOLL,
     .name = "epoll",
@@ -336,6 +346,7 @@ const iocph__backend iocph__backend_epoll = {
     .handle_cancel_all = epoll_handle_cancel_all,
     .worker_release = iocph__epoll_worker_release,
     .try_io = epoll_try_io,
+    .try_accept = epoll_try_accept,
     .op_ext_size = sizeof(iocph__epoll_sock_ext),
     .socket_create = epoll_socket_create,
 };

@@ -148,7 +148,8 @@ int32_t iocph__linux_handle_adopt(uint32_t kind, intptr_t os, bool duplicate, bo
     }
     /* Files are read and written by blocking calls (epoll's pool threads) or by io_uring, which
      * fails I/O on O_NONBLOCK files with -EAGAIN; pipes and sockets are driven by readiness on
-     * epoll (nonblocking) and polled by io_uring itself (blocking, as the library's own). */
+     * epoll (nonblocking) and polled by io_uring itself (blocking, as the library's own, but
+     * for listeners: the caller says which with `nonblocking`). */
     bool want = kind != IOCPH__KIND_FILE && nonblocking;
     if (((fl & O_NONBLOCK) != 0) != want) {
         if (fcntl(owned, F_SETFL, want ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK)) != 0) {

@@ -14,6 +14,10 @@ int32_t iocph__linux_file_length(iocph__handle *handle, uint64_t *length);
 int32_t iocph__linux_pipe_create(bool nonblocking, intptr_t *read_os, intptr_t *write_os);
 /* An unbound socket, close-on-exec. */
 int32_t iocph__linux_socket_create(int family, int type, bool nonblocking, intptr_t *os);
+/* One accept4 on `listener` (which must be O_NONBLOCK) for iocph__backend.try_accept; the new
+ * socket nonblocking or not as `nonblocking` says. */
+int32_t iocph__linux_try_accept(iocph__handle *listener, bool nonblocking, intptr_t *os,
+                                void *sockaddr, int *sockaddr_len);
 /* iocph__backend.handle_adopt / handle_unadopt for both Linux backends: `nonblocking` is the
  * mode the backend wants for pipes and sockets (files are always made blocking). */
 int32_t iocph__linux_handle_adopt(uint32_t kind, intptr_t os, bool duplicate, bool nonblocking,

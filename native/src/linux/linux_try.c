@@ -52,6 +52,24 @@ int32_t iocph__linux_try_io(iocph__handle *handle, int op_kind, void *buffer, ui
     return IOCPH_OK;
 }
 
+int32_t iocph__linux_try_accept(iocph__handle *listener, bool nonblocking, intptr_t *os,
+                                void *sockaddr, int *sockaddr_len)
+{
+    int flags = SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0);
+    for (;;) {
+        socklen_t len = (socklen_t)*sockaddr_len;
+        int s = accept4((int)listener->os, (struct sockaddr *)sockaddr, &len, flags);
+        if (s >= 0) {
+            *os = s;
+            *sockaddr_len = (int)len;
+            return IOCPH_OK;
+        }
+        /* A connection reset while it waited in the backlog: take the next one (epoll_io.c). */
+        if (errno != EINTR && errno != ECONNABORTED)
+            return failed(errno);
+    }
+}
+
 unsigned iocph__linux_fill_iov(const iocph__op_socket *s, uint64_t skip, struct iovec *iov)
 {
     unsigned n = 0;

@@ -44,7 +44,8 @@ int32_t iocph__uring_handle_adopt(iocph__port *port, uint32_t kind, intptr_t os,
                                   iocph__adopt *adopt)
 {
     (void)port;
-    return iocph__linux_handle_adopt(kind, os, duplicate, false, adopt);
+    /* Listeners nonblocking, every other socket and pipe blocking (iocph__uring_socket_create). */
+    return iocph__linux_handle_adopt(kind, os, duplicate, kind == IOCPH__KIND_TCP_LISTENER, adopt);
 }
 
 void iocph__uring_handle_unadopt(iocph__port *port, uint32_t kind, const iocph__adopt *adopt)

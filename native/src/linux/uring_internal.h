@@ -406,7 +406,9 @@ struct io_uring_sqe *iocph__uring_get_sqe(iocph__uring_ring *ring);
 void iocph__uring_reserve_sqes(iocph__uring_ring *ring, unsigned n);
 
 /* uring_sock.c */
-int32_t iocph__uring_socket_create(iocph__port *port, int family, int type, intptr_t *os);
+int32_t iocph__uring_socket_create(iocph__port *port, uint32_t kind, int family, intptr_t *os);
+int32_t iocph__uring_try_accept(iocph__handle *listener, intptr_t *os, void *sockaddr,
+                                int *sockaddr_len);
 /* Caller thread, before the op is queued: resets the op's ext, sets its deadline and makes sure
  * the socket block has the wide block if the op needs one (IOCPH_E_NOMEM if that can't be had).
  * An op without a socket block (a wait for data without a timeout) has no ext: one CQE, no

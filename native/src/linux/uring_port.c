@@ -156,6 +156,7 @@ const iocph__backend iocph__backend_io_uring = {
     .handle_cancel_all = iocph__uring_handle_cancel_all,
     .worker_release = iocph__uring_worker_release,
     .try_io = iocph__uring_try_io,
+    .try_accept = iocph__uring_try_accept,
     .op_ext_size = sizeof(iocph__uring_sock_ext),
     .socket_create = iocph__uring_socket_create,
 };

@@ -19,12 +19,16 @@
 #include <sys/socket.h>
 #include <time.h>
 
-int32_t iocph__uring_socket_create(iocph__port *port, int family, int type, intptr_t *os)
+int32_t iocph__uring_socket_create(iocph__port *port, uint32_t kind, int family, intptr_t *os)
 {
     (void)port;
-    /* Blocking: io_uring polls the socket itself; on an O_NONBLOCK one it would fail with
-     * -EAGAIN instead of waiting. */
-    return iocph__linux_socket_create(family, type, false, os);
+    /* Blocking: io_uring polls the socket itself; on an O_NONBLOCK one a receive or send could
+     * fail with -EAGAIN instead of waiting. Listeners are the exception (uring_try.c): an
+     * immediate accept needs a nonblocking one, and io_uring's accept arms its poll on either
+     * (an -EAGAIN it might still return is retried: iocph__uring_sock_result). */
+    bool listener = kind == IOCPH__KIND_TCP_LISTENER;
+    return iocph__linux_socket_create(family, kind == IOCPH__KIND_UDP ? SOCK_DGRAM : SOCK_STREAM,
+                                      listener, os);
 }
 
 static uint64_t now_ns(void)
@@ -208,6 +212,9 @@ bool iocph__uring_sock_result(iocph__op *op, int res, bool stop, int64_t *result
     iocph__op_socket *s = op->sock;
     bool timed_out = ext && ext->timed_out;
     *os_error = 0;
+    if (res == -EAGAIN && op->kind == IOCPH__OP_ACCEPT && !stop && !timed_out) {
+        return false; /* a nonblocking listener's accept that found nothing: wait again */
+    }
     if (res < 0) {
         bool cancelled = res == -ECANCELED || res == -EINTR;
         if (cancelled && timed_out) {

@@ -169,7 +169,7 @@ int32_t iocph__win_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t *w
 /* ---- iocp_winsock.c ---- */
 /* WSAStartup, once per process (never undone: sockets may outlive any one port). */
 int32_t iocph__win_winsock_init(void);
-int32_t iocph__win_socket_create(iocph__port *port, int family, int type, intptr_t *os);
+int32_t iocph__win_socket_create(iocph__port *port, uint32_t kind, int family, intptr_t *os);
 /* True when the socket's provider hands out IFS handles (no layered provider in the way): only
  * then may it skip completion packets on success. */
 bool iocph__win_socket_is_ifs(SOCKET s);

@@ -80,7 +80,7 @@ static int32_t issue_accept(iocph__op *op, BOOL *ok, DWORD *bytes)
     if (!accept_ex)
         return iocph__map_win32(error);
     intptr_t s;
-    int32_t rc = iocph__win_socket_create(op->port, family, SOCK_STREAM, &s);
+    int32_t rc = iocph__win_socket_create(op->port, IOCPH__KIND_TCP, family, &s);
     if (rc < 0)
         return rc;
     ext->accept_socket = (SOCKET)s;

@@ -34,9 +34,10 @@ void iocph__win_udp_no_connreset(SOCKET s)
     WSAIoctl(s, SIO_UDP_CONNRESET, &report, sizeof report, NULL, 0, &ignored, NULL, NULL);
 }
 
-int32_t iocph__win_socket_create(iocph__port *port, int family, int type, intptr_t *os)
+int32_t iocph__win_socket_create(iocph__port *port, uint32_t kind, int family, intptr_t *os)
 {
     (void)port;
+    int type = kind == IOCPH__KIND_UDP ? SOCK_DGRAM : SOCK_STREAM;
     int32_t rc = iocph__win_winsock_init();
     if (rc < 0)
         return rc;

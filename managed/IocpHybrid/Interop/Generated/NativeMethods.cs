@@ -172,6 +172,10 @@ internal static unsafe partial class NativeMethods
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     [return: NativeTypeName("int32_t")]
+    public static extern int iocph_tcp_try_accept([NativeTypeName("iocph_handle_t")] ulong listener, [NativeTypeName("uint64_t")] ulong key, iocph_accept_result* result);
+
+    [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    [return: NativeTypeName("int32_t")]
     public static extern int iocph_socket_get_endpoint([NativeTypeName("iocph_handle_t")] ulong socket, [NativeTypeName("int32_t")] int which, iocph_endpoint* endpoint);
 
     [DllImport("libiocphybrid", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
