@@ -45,7 +45,7 @@ internal sealed class CompletionDispatcher : IThreadPoolWorkItem
 
         if (Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            WorkerSchedulingPolicy.QueueToThreadPool(this);
         }
     }
 

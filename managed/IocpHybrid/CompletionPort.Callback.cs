@@ -35,6 +35,11 @@ public sealed unsafe partial class CompletionPort
             }
 
             PortMetrics.CompletionBatch(count);
+            if (port._dispatcher is not null)
+            {
+                WorkerSchedulingPolicy.ApplyToCurrentWorker();
+            }
+
             CompletionPort? previous = t_callbackPort;
             t_callbackPort = port;
             try
