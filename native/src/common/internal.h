@@ -242,11 +242,12 @@ typedef struct iocph__op_pool {
     uint32_t chunk_count;
     uint32_t free_head; /* index + 1 of the first free op, 0 = none */
     /* Socket blocks lent to no op (linked through next_free), and how many the port has made:
-     * at most the peak of socket ops in flight with a block at once. Under `lock`, which an op
-     * takes anyway when it is allocated and freed: lending and returning cost no lock of their
-     * own. Freed with the pool. */
+     * at most the peak of socket ops in flight with a block at once. The list is under `lock`,
+     * which an op takes anyway when it is allocated and freed: lending and returning cost no lock
+     * of their own; the count is atomic, so making a block takes no second lock. Freed with the
+     * pool. */
     iocph__op_socket *sock_free;
-    uint64_t sock_blocks;
+    _Atomic uint64_t sock_blocks;
 } iocph__op_pool;
 
 #define IOCPH__POOL_CHUNK_SHIFT 8

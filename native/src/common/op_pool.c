@@ -107,16 +107,14 @@ iocph__op *iocph__op_alloc_with(iocph__port *port, bool sock_block)
     if (sock_block && !s) {
         /* None free: the port makes one more (outside the lock: callocs are not for under it). */
         s = calloc(1, sizeof(iocph__op_socket) + port->backend->op_ext_size);
-        iocph__mutex_lock(&pool->lock);
-        if (s) {
-            pool->sock_blocks++;
-        } else {
+        if (!s) {
+            iocph__mutex_lock(&pool->lock);
             op->next_free = pool->free_head;
             pool->free_head = op->index + 1;
-        }
-        iocph__mutex_unlock(&pool->lock);
-        if (!s)
+            iocph__mutex_unlock(&pool->lock);
             return NULL;
+        }
+        atomic_fetch_add_explicit(&pool->sock_blocks, 1, memory_order_relaxed); /* no lock for a count */
     }
     /* Only the allocating thread touches the op before it is submitted: no race on op->sock. */
     op->sock = s;
@@ -179,7 +177,7 @@ IOCPH_API int32_t iocph__test_socket_blocks(iocph_port_t port_value, uint64_t *m
     iocph__mutex_lock(&port->pool.lock);
     for (iocph__op_socket *s = port->pool.sock_free; s; s = s->next_free)
         n++;
-    *made = port->pool.sock_blocks;
+    *made = atomic_load_explicit(&port->pool.sock_blocks, memory_order_relaxed);
     *idle = n;
     iocph__mutex_unlock(&port->pool.lock);
     iocph__port_release(port);
