@@ -875,12 +875,33 @@ static void op_tcp_connect(fz_in *in)
     fz_rec_started(rec, s);
 }
 
+/* iocph_tcp_try_accept: a connection waiting in the backlog, or WOULD_BLOCK; no completion. */
+static void try_accept(fz_pick h, uint64_t key, bool null_result)
+{
+    iocph_accept_result r;
+    memset(&r, 0, sizeof r);
+    int32_t s = iocph_tcp_try_accept(h.value, key, null_result ? NULL : &r);
+    fz_check_status("iocph_tcp_try_accept", s);
+    if (s != IOCPH_OK)
+        return;
+    CHECK(h.index >= 0 && fz_handles[h.index].life == FZ_LIVE && !null_result,
+          "iocph_tcp_try_accept returned IOCPH_OK for a handle or result the header refuses");
+    CHECK(r.remote.family == 0 || r.remote.family == IOCPH_AF_INET ||
+              r.remote.family == IOCPH_AF_INET6,
+          "iocph_tcp_try_accept gave remote family %u", r.remote.family);
+    fz_handle_add(r.socket, FZ_H_TCP, port_of(h), key, 0);
+}
+
 static void op_tcp_accept(fz_in *in)
 {
     fz_pick h = pick_handle(in, 1u << FZ_H_LISTENER);
     uint64_t key = u8(in);
     uint32_t timeout = pick_timeout(in);
     uint8_t b = u8(in);
+    if (b & 4) {
+        try_accept(h, key, (b & 1) != 0);
+        return;
+    }
     fz_rec *rec = fz_rec_new(FZ_OP_ACCEPT, port_of(h), h.index,
                              h.index >= 0 ? fz_handles[h.index].key : 0, 0, 0);
     if (!rec)
