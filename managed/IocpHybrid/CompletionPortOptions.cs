@@ -39,7 +39,9 @@ public sealed class CompletionPortOptions
     /// throw there): while they run, the worker delivers nothing else.
     /// When <see langword="false"/> (the default), continuations run on the thread pool: each native batch
     /// of completions is handed to one pool work item, which runs their continuations one after another
-    /// (a helper work item is scheduled when more are waiting, so one blocking continuation doesn't stall the rest).
+    /// (a helper work item is scheduled when more are waiting, so one blocking continuation doesn't stall the rest);
+    /// on Linux the workers then run as <c>SCHED_BATCH</c> threads, so that a worker woken by a completion does not
+    /// preempt the pool thread running the application on the same core.
     /// </summary>
     public bool InlineCompletions { get; set; }
 
