@@ -93,18 +93,12 @@ static int receive(int fd, iocph__op *op, const iocph__op_socket *s, int64_t *re
 
 static int accept_one(int fd, iocph__op *op, int64_t *result, int32_t *os_error)
 {
-    for (;;) {
-        struct sockaddr_storage peer;
-        socklen_t len = (socklen_t)sizeof peer;
-        int s = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (s >= 0)
-            return done(iocph__accept_publish(op, s, &peer, (int)len), 0, result, os_error);
-        /* A connection reset while it waited in the backlog: not this accept's business (as
-         * libuv and .NET do), take the next one. */
-        if (errno == EINTR || errno == ECONNABORTED)
-            continue;
-        return failed(errno, result, os_error);
-    }
+    struct sockaddr_storage peer;
+    int len = (int)sizeof peer;
+    int s = iocph__linux_accept(fd, true, &peer, &len);
+    if (s < 0)
+        return failed(-s, result, os_error);
+    return done(iocph__accept_publish(op, s, &peer, len), 0, result, os_error);
 }
 
 static int connect_step(int fd, iocph__op *op, int64_t *result, int32_t *os_error)

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- workers ---- */
@@ -143,9 +142,8 @@ static int32_t epoll_pipe_create(iocph__port *port, intptr_t *read_os, intptr_t 
 
 static int32_t epoll_socket_create(iocph__port *port, uint32_t kind, int family, intptr_t *os)
 {
-    int type = kind == IOCPH__KIND_UDP ? SOCK_DGRAM : SOCK_STREAM;
     (void)port;
-    return iocph__linux_socket_create(family, type, true, os);
+    return iocph__linux_socket_create(kind, family, true, os);
 }
 
 static int32_t epoll_handle_attach(iocph__port *port, iocph__handle *handle)

@@ -134,8 +134,9 @@ int32_t iocph__linux_pipe_create(bool nonblocking, intptr_t *read_os, intptr_t *
     return IOCPH_OK;
 }
 
-int32_t iocph__linux_socket_create(int family, int type, bool nonblocking, intptr_t *os)
+int32_t iocph__linux_socket_create(uint32_t kind, int family, bool nonblocking, intptr_t *os)
 {
+    int type = kind == IOCPH__KIND_UDP ? SOCK_DGRAM : SOCK_STREAM;
     int fd = socket(family, type | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
     if (fd < 0)
         return iocph__map_errno(errno);

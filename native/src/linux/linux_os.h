@@ -12,10 +12,14 @@ int32_t iocph__linux_file_open(const char *path_utf8, uint32_t flags, intptr_t *
 int32_t iocph__linux_file_length(iocph__handle *handle, uint64_t *length);
 /* A socket pair used one way (read end, write end), close-on-exec. */
 int32_t iocph__linux_pipe_create(bool nonblocking, intptr_t *read_os, intptr_t *write_os);
-/* An unbound socket, close-on-exec. */
-int32_t iocph__linux_socket_create(int family, int type, bool nonblocking, intptr_t *os);
-/* One accept4 on `listener` (which must be O_NONBLOCK) for iocph__backend.try_accept; the new
- * socket nonblocking or not as `nonblocking` says. */
+/* An unbound socket for a `kind` (IOCPH__KIND_UDP: datagram, else stream), close-on-exec. */
+int32_t iocph__linux_socket_create(uint32_t kind, int family, bool nonblocking, intptr_t *os);
+/* accept4 on a nonblocking listener fd, close-on-exec, the new socket nonblocking or not as
+ * `nonblocking` says; connections reset while they waited in the backlog are skipped (as libuv
+ * and .NET do). The new fd, or -errno (-EAGAIN: none waiting). For epoll's accepts and both
+ * backends' immediate ones. */
+int iocph__linux_accept(int listener_fd, bool nonblocking, void *sockaddr, int *sockaddr_len);
+/* iocph__backend.try_accept for both Linux backends (iocph__linux_accept, errors mapped). */
 int32_t iocph__linux_try_accept(iocph__handle *listener, bool nonblocking, intptr_t *os,
                                 void *sockaddr, int *sockaddr_len);
 /* iocph__backend.handle_adopt / handle_unadopt for both Linux backends: `nonblocking` is the

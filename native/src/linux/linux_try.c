@@ -52,22 +52,29 @@ int32_t iocph__linux_try_io(iocph__handle *handle, int op_kind, void *buffer, ui
     return IOCPH_OK;
 }
 
-int32_t iocph__linux_try_accept(iocph__handle *listener, bool nonblocking, intptr_t *os,
-                                void *sockaddr, int *sockaddr_len)
+int iocph__linux_accept(int listener_fd, bool nonblocking, void *sockaddr, int *sockaddr_len)
 {
     int flags = SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0);
     for (;;) {
         socklen_t len = (socklen_t)*sockaddr_len;
-        int s = accept4((int)listener->os, (struct sockaddr *)sockaddr, &len, flags);
+        int s = accept4(listener_fd, (struct sockaddr *)sockaddr, &len, flags);
         if (s >= 0) {
-            *os = s;
             *sockaddr_len = (int)len;
-            return IOCPH_OK;
+            return s;
         }
-        /* A connection reset while it waited in the backlog: take the next one (epoll_io.c). */
         if (errno != EINTR && errno != ECONNABORTED)
-            return failed(errno);
+            return -errno;
     }
+}
+
+int32_t iocph__linux_try_accept(iocph__handle *listener, bool nonblocking, intptr_t *os,
+                                void *sockaddr, int *sockaddr_len)
+{
+    int s = iocph__linux_accept((int)listener->os, nonblocking, sockaddr, sockaddr_len);
+    if (s < 0)
+        return failed(-s);
+    *os = s;
+    return IOCPH_OK;
 }
 
 unsigned iocph__linux_fill_iov(const iocph__op_socket *s, uint64_t skip, struct iovec *iov)

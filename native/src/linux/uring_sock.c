@@ -26,9 +26,7 @@ int32_t iocph__uring_socket_create(iocph__port *port, uint32_t kind, int family,
      * fail with -EAGAIN instead of waiting. Listeners are the exception (uring_try.c): an
      * immediate accept needs a nonblocking one, and io_uring's accept arms its poll on either
      * (an -EAGAIN it might still return is retried: iocph__uring_sock_result). */
-    bool listener = kind == IOCPH__KIND_TCP_LISTENER;
-    return iocph__linux_socket_create(family, kind == IOCPH__KIND_UDP ? SOCK_DGRAM : SOCK_STREAM,
-                                      listener, os);
+    return iocph__linux_socket_create(kind, family, kind == IOCPH__KIND_TCP_LISTENER, os);
 }
 
 static uint64_t now_ns(void)
