@@ -39,6 +39,10 @@ app.MapGet("/stats", (IServiceProvider services) =>
         ? Results.Text("transport: sockets")
         : Results.Text($"transport: iocphybrid on {port.Backend}; {port.GetStatistics()}");
 });
+// How much the JIT has compiled so far: the benchmark warms a server up until this stops growing
+// (tiered compilation has then settled on its final code for the hot paths).
+app.MapGet("/jit", () => Results.Text(
+    $"methods={System.Runtime.JitInfo.GetCompiledMethodCount()} ms={System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0}"));
 
 await app.StartAsync();
 string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
