@@ -63,12 +63,12 @@ public sealed partial class Cases
 
         return new BenchCase("7. HTTP", $"GET /{endpoint}, {conns} connections", "requests_per_sec", true, HttpSockets, contenders)
         {
-            Extra = ["server_cpu_us_per_req", "p50_ms", "p99_ms", "jit_methods_measured"],
+            Extra = ["server_cpu_us_per_req", "p50_ms", "p99_ms", "warmup_s", "jit_methods_measured"],
             Repetitions = o.Quick ? 1 : 0,
             Note = $"Kestrel serving managed/samples/WebApp (minimal API, GET /{endpoint}) on CPU 0 (taskset -c 0), a fresh server per run; " +
-                   $"wrk -t1 -c{conns} on CPU 1 over keep-alive connections: {WrkSeconds(HttpWarmup())} s warm-up (until tiered compilation has settled), then {WrkSeconds(Sec(5))} s measured " +
+                   $"wrk -t1 -c{conns} on CPU 1 over keep-alive connections: a warm-up of {HttpWarmupRoundText()} wrk runs until the server's JIT is quiet (warmup_s), then {WrkSeconds(Sec(5))} s measured " +
                    "(a run with a non-2xx response or a socket error fails). server_cpu_us_per_req = the server's utime+stime (/proc/PID/stat, all threads) " +
-                   "per request over the measured run; jit_methods_measured = methods the server's JIT compiled during it (GET /jit before and after: near 0 in a steady state). 'IocpHybrid transport' = builder.WebHost.UseIocpHybrid(); 'Kestrel sockets' = UseSockets(), Kestrel's default; " +
+                   "per request over the measured run; jit_methods_measured = methods the server's JIT compiled during it (the web app's GET /jit before and after). 'IocpHybrid transport' = builder.WebHost.UseIocpHybrid(); 'Kestrel sockets' = UseSockets(), Kestrel's default; " +
                    $"'inline' = UnsafePreferInlineScheduling on either transport, and {InlineSocketsVar}=1 for the sockets one; " +
                    $"'epoll backend' = {EpollBackendVar}=epoll.",
         };
@@ -85,7 +85,7 @@ public sealed partial class Cases
 
         using ServerProcess s = ServerProcess.Start(app, [.. appArgs, "--urls", "http://127.0.0.1:0"], ServerCore, env);
         string url = $"http://127.0.0.1:{s.Port}/{endpoint}";
-        Wrk(url, conns, HttpWarmup(), latency: false);
+        int warmupSeconds = WarmUp(url, conns, s.Port);
         long jitBefore = JitCompiledMethods(s.Port);
         double cpuBefore = ProcessCpuSeconds(s.Pid);
         WrkResult measured = Wrk(url, conns, Sec(5), latency: true);
@@ -98,18 +98,52 @@ public sealed partial class Cases
             ["server_cpu_us_per_req"] = (cpuAfter - cpuBefore) * 1e6 / Math.Max(1, measured.Requests),
             ["p50_ms"] = measured.P50Milliseconds,
             ["p99_ms"] = measured.P99Milliseconds,
+            ["warmup_s"] = warmupSeconds,
             ["jit_methods_measured"] = jitAfter - jitBefore,
         };
     }
 
-    /// <summary>
-    /// The warm-up before a measured HTTP run. Under this load on one core, tiered compilation takes
-    /// 20-30 s to settle on both transports (the web app's JIT compiles Kestrel's and the library's hot
-    /// methods at tier 0, then instrumented, then tier 1, in batches while serving): after 3 s of wrk, 15-20 %
-    /// of the server's samples were still in instrumented code, after 30 s none (docs/benchmarks.md,
-    /// section 7, reading 8). A server is judged on the code it runs for hours, so the run waits for it.
-    /// </summary>
-    private string HttpWarmup() => o.Quick ? "0.2" : "30";
+    // The warm-up before a measured HTTP run. Under this load on one core, tiered compilation takes
+    // 30-50 s to settle on either transport: the JIT compiles Kestrel's and the library's hot methods at
+    // tier 0, then instrumented, then tier 1, in batches while serving, and the methods a new connection
+    // runs move up a tier each time wrk reconnects. After 3 s of wrk (the warm-up until session 15),
+    // 15-20 % of the server's samples were still in instrumented code; after a 30-s run the JIT still
+    // compiled ~450 methods during the measured 5 s (docs/benchmarks.md, section 7, reading 8). So the
+    // warm-up is rounds of wrk, each with new connections, until a round in which the JIT compiled
+    // fewer than HttpQuietRoundMethods methods (at least HttpMinWarmupRounds, at most HttpMaxWarmupRounds):
+    // a server is judged on the code it runs for hours.
+    private const int HttpWarmupRoundSeconds = 10;
+    private const int HttpMinWarmupRounds = 3;
+    private const int HttpMaxWarmupRounds = 6;
+    private const int HttpQuietRoundMethods = 50;
+
+    private string HttpWarmupRoundText() => o.Quick
+        ? "one 0.2-s run (smoke pass)"
+        : $"{HttpMinWarmupRounds}-{HttpMaxWarmupRounds} {HttpWarmupRoundSeconds}-s";
+
+    /// <summary>Warms the server up (see above); returns the seconds of load it took.</summary>
+    private int WarmUp(string url, int conns, int port)
+    {
+        if (o.Quick)
+        {
+            Wrk(url, conns, "0.2", latency: false);
+            return 1;
+        }
+
+        long before = JitCompiledMethods(port);
+        for (int round = 1; ; round++)
+        {
+            Wrk(url, conns, Inv(HttpWarmupRoundSeconds), latency: false);
+            long after = JitCompiledMethods(port);
+            bool quiet = after - before < HttpQuietRoundMethods;
+            if ((round >= HttpMinWarmupRounds && quiet) || round == HttpMaxWarmupRounds)
+            {
+                return round * HttpWarmupRoundSeconds;
+            }
+
+            before = after;
+        }
+    }
 
     /// <summary>Methods the web app's JIT has compiled so far (its GET /jit: "methods=N ms=M").</summary>
     private static long JitCompiledMethods(int port)
