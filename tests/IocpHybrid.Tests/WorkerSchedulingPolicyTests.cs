@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
 namespace IocpHybrid.Tests;
@@ -32,19 +34,38 @@ public sealed class WorkerSchedulingPolicyTests
     public async Task AnInlinePortsWorkersKeepTheDefaultPolicy()
     {
         await using var port = new CompletionPort(new CompletionPortOptions { InlineCompletions = true, WorkerThreads = 1 });
+        using var listener = port.ListenTcp(new IPEndPoint(IPAddress.Loopback, 0));
+        using var client = new TcpClient(AddressFamily.InterNetwork);
+        await client.ConnectAsync(listener.LocalEndPoint).Within();
+        using PortTcpConnection server = await listener.AcceptAsync().Within();
 
-        // Inline: the continuation runs on the worker itself, which runs the application.
+        // Inline: the continuation runs on the worker itself, which runs the application. A receive
+        // whose data is sent only after the await has registered its continuation completes on the
+        // worker (a post could complete before the await and continue on the calling thread: under
+        // load that happened 100 times in a row).
         async Task<(bool OnWorker, int Policy)> OnTheWorkerAsync()
         {
-            await port.PostAsync(1, 5).ConfigureAwait(false);
-            return (port.IsCurrentThreadWorker, sched_getscheduler(0));
+            var buffer = new byte[1];
+            ValueTask<int> receive = server.ReceiveAsync(buffer.AsMemory());
+            Task send = Task.Run(async () =>
+            {
+                await Task.Delay(20).ConfigureAwait(false);
+                await client.GetStream().WriteAsync(new byte[] { 1 }).ConfigureAwait(false);
+            });
+            await receive.ConfigureAwait(false);
+            (bool, int) seenThere = (port.IsCurrentThreadWorker, sched_getscheduler(0));
+            await send.ConfigureAwait(false);
+
+            // Off the worker before returning: the test goes on to dispose the port, which its own
+            // worker must not do.
+            await Task.Delay(1).ConfigureAwait(false);
+            return seenThere;
         }
 
-        // (A post the calling thread delivers itself continues there: try until one ran on the worker.)
         bool seen = false;
-        for (int i = 0; i < 100 && !seen; i++)
+        for (int i = 0; i < 20 && !seen; i++)
         {
-            (bool onWorker, int policy) = await OnTheWorkerAsync();
+            (bool onWorker, int policy) = await OnTheWorkerAsync().Within();
             if (onWorker)
             {
                 Assert.Equal(SchedOther, policy);
